@@ -1,0 +1,23 @@
+/**
+ * What a backend provides to the evaluator: run one primitive on concrete tensors, move host data in
+ * and out. The CPU backend is the reference; WebGPU implements the same record.
+ */
+import type { DType, TypedArray } from '../dtype.js'
+import type { Shape } from '../shape.js'
+import type { Aval, AnyRule, Concrete } from '../tensor.js'
+
+export type Backend = {
+  readonly name: string
+  readonly run: (rule: AnyRule, inputs: readonly Concrete[], params: unknown, outAvals: readonly Aval[]) => Concrete[]
+  readonly fromTypedArray: (data: TypedArray, shape: Shape, dtype: DType) => Concrete
+  readonly read: (x: Concrete) => Promise<TypedArray>
+  readonly info: () => BackendInfo
+}
+
+export type BackendInfo = {
+  readonly backend: string
+  readonly adapter: string
+  readonly liveBytes: number
+  readonly limits: Readonly<Record<string, number>>
+  readonly features: readonly string[]
+}

@@ -1,0 +1,15 @@
+/**
+ * fovea: a purely functional tensor DSL with automatic differentiation.
+ * `import * as F from 'fovea'` gives the public API v0 (see DESIGN.md).
+ */
+export * from './ops/index.js'
+export { setBackend, getBackend, backendInfo } from './core/backend/registry.js'
+export type { BackendName } from './core/backend/registry.js'
+export type { BackendInfo } from './core/backend/backend.js'
+export { treeMap, treeLeaves, treeFlatten, treeUnflatten, treeStructure } from './core/tree.js'
+export type { TreeDef } from './core/tree.js'
+export { isFoveaError } from './core/errors.js'
+export type { FoveaError } from './core/errors.js'
+export type { DType, TypedArray } from './core/dtype.js'
+export type { Shape } from './core/shape.js'
+export type { Tensor, Concrete, Tracer } from './core/tensor.js'

@@ -1,0 +1,10 @@
+/**
+ * Every public op, grouped by family. Each family folder owns its primitives' rule records.
+ */
+export * from './creation.js'
+export * from './readback.js'
+export * from './transforms.js'
+export * from './elementwise/index.js'
+export * from './reduce/index.js'
+export * from './shape/index.js'
+export type { TensorLike } from './operand.js'

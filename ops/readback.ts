@@ -1,0 +1,47 @@
+/**
+ * Reading values back to the host — the only asynchronous step. Inside grad/vjp/jvp the primal value is
+ * readable (differentiation is eager); inside vmap (and later jit) a value is abstract and reading it fails.
+ */
+import type { TypedArray } from '../core/dtype.js'
+import { fail } from '../core/errors.js'
+import { getBackendRecord } from '../core/backend/registry.js'
+import { jvpPrimal } from '../core/interpreters/jvp.js'
+import { vjpPrimal } from '../core/interpreters/vjp.js'
+import { type Concrete, type Tensor, describeAval } from '../core/tensor.js'
+import type { NestedArray } from './creation.js'
+
+const concreteOf = (op: string, x: Tensor): Concrete => {
+  let v: Tensor = x
+  while (v.kind === 'tracer') {
+    const primal = jvpPrimal(v) ?? vjpPrimal(v)
+    if (primal === undefined) {
+      return fail(op, `cannot read the value of a ${describeAval(x)} traced by ${v.trace.name}: its value is not known while the function is being transformed. Compute on tensors instead, or move the read outside the transformation.`)
+    }
+    v = primal
+  }
+  return v
+}
+
+/** The flat row-major contents of `x` (a fresh copy the caller owns). */
+export const toArray = (x: Tensor): Promise<TypedArray> => {
+  const c = concreteOf('toArray', x)
+  return getBackendRecord().read(c)
+}
+
+/** The contents of `x` as nested JS arrays (numbers; bool as true/false). */
+export const toNested = async (x: Tensor): Promise<NestedArray> => {
+  const data = await toArray(x)
+  const convert = (i: number): number | boolean => (x.dtype === 'bool' ? data[i] !== 0 : data[i]!)
+  const build = (axis: number, offset: number): NestedArray => {
+    if (axis === x.shape.length) return convert(offset)
+    const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1)
+    return Array.from({ length: x.shape[axis]! }, (_, i) => build(axis + 1, offset + i * inner))
+  }
+  return build(0, 0)
+}
+
+/** The single value of a one-element tensor. */
+export const item = async (x: Tensor): Promise<number> => {
+  if (x.shape.reduce((a, b) => a * b, 1) !== 1) fail('item', `expected a tensor with one element, got ${describeAval(x)}`)
+  return (await toArray(x))[0]!
+}

@@ -1,0 +1,2 @@
+/** Reductions. */
+export { sum } from './sum.js'
