@@ -1,0 +1,2 @@
+/** (filled in by the resize family) */
+export {}
