@@ -23,10 +23,7 @@ const concreteOf = (op: string, x: Tensor): Concrete => {
 }
 
 /** The flat row-major contents of `x` (a fresh copy the caller owns). */
-export const toArray = (x: Tensor): Promise<TypedArray> => {
-  const c = concreteOf('toArray', x)
-  return getBackendRecord().read(c)
-}
+export const toArray = async (x: Tensor): Promise<TypedArray> => getBackendRecord().read(concreteOf('toArray', x))
 
 /** The contents of `x` as nested JS arrays (numbers; bool as true/false). */
 export const toNested = async (x: Tensor): Promise<NestedArray> => {

@@ -240,7 +240,8 @@ export const customVjp = <A extends unknown[], R>(
       return ctTrees.flatMap((c, k) => (c === null ? new Array(counts[k]!).fill(null) : tensorLeaves('customVjp', `cotangent ${k} from bwd`, c)[0]))
     },
   )
-  return treeUnflatten(outDef!, run(flat.flatMap(([l]) => l)))
+  const outs = run(flat.flatMap(([l]) => l))
+  return treeUnflatten(outDef!, outs)
 }
 
 export const stopGradientRule: Rule<Record<string, never>> = {
