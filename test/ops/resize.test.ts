@@ -30,7 +30,7 @@ test('interpolate matches values PyTorch documents', async () => {
   await expectTensor(F.interpolate(arange2x2, { scaleFactor: 2, mode: 'nearest' }), [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]])
   // F.interpolate(torch.arange(3.).view(1,1,1,3), size=(1,5)) = [0, 0, 1, 1, 2] (floor(dst·3/5))
   await expectTensor(F.interpolate(F.reshape(F.arange(0, 3, 1, 'float32'), [1, 1, 1, 3]), { size: [1, 5], mode: 'nearest' }), [0, 0, 1, 1, 2])
-  // The default mode is bilinear's alignCorners=false.
+  // alignCorners defaults to false.
   await expectTensor(F.interpolate(arange2x2, { scaleFactor: 2, mode: 'bilinear' }), await F.toArray(F.interpolate(arange2x2, { scaleFactor: 2, mode: 'bilinear', alignCorners: false })))
 })
 
