@@ -136,3 +136,66 @@ export const concat = (xs: readonly Tensor[], axis = 0): Tensor => {
   const ax = normalizeAxis('concat', axis, xs[0]!.shape.length)
   return xs.length === 1 ? xs[0]! : bind1(concatRule, xs, { axis: ax })
 }
+
+/**
+ * Python-style slicing, one entry per leading axis (missing axes are taken whole): `slice(x, [1, 0],
+ * [-1, 4], [1, 2])` is `x[1:-1, 0:4:2]`. Negative begin/end count from the end and out-of-range bounds
+ * are clipped, as in Python; strides must be positive (reverse with `flip`).
+ * x: T[d0..] → T[ceil((end_i - begin_i) / stride_i) ..]
+ */
+export const slice = (x: Tensor, begin: readonly number[], end?: readonly number[], strides?: readonly number[]): Tensor => {
+  const r = x.shape.length
+  for (const [what, list] of [['begin', begin], ['end', end ?? []], ['strides', strides ?? []]] as const) {
+    if (list.length > r) fail('slice', `${what} has ${list.length} entries for ${describeAval(x)}`)
+    if (list.some((v) => !Number.isInteger(v))) fail('slice', `${what} must be integers, got [${list.join(',')}] for ${describeAval(x)}`)
+  }
+  const clip = (v: number, d: number): number => (v < 0 ? Math.max(0, v + d) : Math.min(v, d))
+  const starts = x.shape.map((d, i) => clip(begin[i] ?? 0, d))
+  const limits = x.shape.map((d, i) => Math.max(starts[i]!, clip(end?.[i] ?? d, d)))
+  const steps = x.shape.map((_, i) => strides?.[i] ?? 1)
+  if (steps.some((s) => s < 1)) fail('slice', `strides must be positive, got [${steps.join(',')}] for ${describeAval(x)}; use flip to reverse an axis`)
+  if (starts.every((s, i) => s === 0 && limits[i] === x.shape[i] && steps[i] === 1)) return x
+  return bind1(sliceRule, [x], { starts, limits, strides: steps })
+}
+
+/**
+ * Pads every axis with `value` (constant mode): `pads[i] = [before, after]`, one pair per axis.
+ * x: T[d0..] → T[d0 + lo0 + hi0, ..]
+ */
+export const pad = (x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor => {
+  if (pads.length !== x.shape.length || pads.some((p) => p.length !== 2)) {
+    fail('pad', `expected ${x.shape.length} [before, after] pairs for ${describeAval(x)}, got ${JSON.stringify(pads)}`)
+  }
+  if (x.dtype !== 'float32' && !Number.isInteger(value)) fail('pad', `value ${value} does not fit ${describeAval(x)}`)
+  if (pads.every(([lo, hi]) => lo === 0 && hi === 0)) return x
+  const lo = pads.map((p) => p[0])
+  const hi = pads.map((p) => p[1])
+  return bind1(padRule, [x], { lo, hi, interior: lo.map(() => 0), value: x.dtype === 'bool' ? Number(value !== 0) : value })
+}
+
+/**
+ * Splits `x` along `axis` into `n` equal parts (a number, which must divide the axis) or into parts of
+ * the given sizes (a list summing to the axis length). x: T[.., d, ..] → [T[.., s_i, ..], ...]
+ */
+export const split = (x: Tensor, sectionsOrSizes: number | readonly number[], axis = 0): Tensor[] => {
+  const ax = normalizeAxis('split', axis, x.shape.length)
+  const d = x.shape[ax]!
+  let sizes: readonly number[]
+  if (typeof sectionsOrSizes === 'number') {
+    const n = sectionsOrSizes
+    if (!Number.isInteger(n) || n < 1 || d % n !== 0) fail('split', `cannot split axis ${ax} of ${describeAval(x)} into ${n} equal sections`)
+    sizes = new Array<number>(n).fill(d / n)
+  } else {
+    sizes = sectionsOrSizes
+    if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== d) {
+      fail('split', `sizes [${sizes.join(',')}] must be non-negative integers summing to ${d} (axis ${ax} of ${describeAval(x)})`)
+    }
+  }
+  let start = 0
+  return sizes.map((s) => {
+    const starts = x.shape.map((_, i) => (i === ax ? start : 0))
+    const limits = x.shape.map((e, i) => (i === ax ? start + s : e))
+    start += s
+    return bind1(sliceRule, [x], { starts, limits, strides: x.shape.map(() => 1) })
+  })
+}
