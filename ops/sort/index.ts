@@ -1,2 +1,2 @@
-/** (filled in by the sort family) */
-export {}
+/** Sorting: sort, argsort, topk (stable; NaN sorts as the largest value). */
+export { sort, argsort, topk } from './sort.js'
