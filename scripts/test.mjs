@@ -2,7 +2,8 @@
 // summary line "N passed, N failed, N skipped".
 import { spawn } from 'node:child_process'
 
-const pattern = process.argv[2] ?? '\\.test\\.ts$'
+// An optional argument narrows the run to suites whose path matches it (e.g. `pool`, `ops/`).
+const pattern = `${process.argv[2] ?? ''}.*\\.test\\.ts$`
 const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', pattern], { stdio: ['ignore', 'pipe', 'inherit'] })
 let out = ''
 child.stdout.on('data', (chunk) => {
