@@ -1,23 +1,17 @@
 /**
  * reduceSum: the reduction every gradient needs (it is broadcastTo's transpose).
  */
-import type { TypedArray } from '../../core/dtype.js'
 import { bind1 } from '../../core/interpreters/stack.js'
 import type { Rule } from '../../core/rule.js'
-import { type Shape, normalizeAxes, shapesEqual } from '../../core/shape.js'
+import { type Shape, shapesEqual } from '../../core/shape.js'
 import type { Tensor } from '../../core/tensor.js'
 import { expectDTypes } from '../operand.js'
 import { batchFirst, broadcastTo, reshape } from '../shape/basic.js'
-import { reduceRows, reducedShape } from './kernels.js'
+import { reductionAxes } from './axes.js'
+import { reducedShape, sumAlong } from './kernels.js'
 
 /** `axes`: normalized, sorted, unique. The primitive drops the reduced axes; wrappers add keepdims. */
 export type ReduceParams = { readonly axes: readonly number[] }
-
-const sumRow = (rows: TypedArray, start: number, length: number): number => {
-  let s = 0
-  for (let i = start, end = start + length; i < end; i++) s += rows[i]!
-  return s
-}
 
 export const reduceSumRule: Rule<ReduceParams> = {
   name: 'reduceSum',
@@ -25,7 +19,7 @@ export const reduceSumRule: Rule<ReduceParams> = {
     expectDTypes('sum', [x!], ['float32', 'int32'], 'cast bool to int32 or float32 first')
     return [{ shape: reducedShape(x!.shape, axes), dtype: x!.dtype }]
   },
-  cpu: ([x], { axes }, [o]) => [reduceRows(x!.data, x!.shape, axes, o!.dtype, sumRow)],
+  cpu: ([x], { axes }, [o]) => [sumAlong(x!.data, x!.shape, axes, o!.dtype)],
   jvp: (_, [t], { axes }) => [t === null ? null : bind1(reduceSumRule, [t], { axes })],
   vjp: ([ct], [x], { axes }) => [ct === null ? null : broadcastTo(reshape(ct, reducedShape(x!.shape, axes, true)), x!.shape)],
   vmap: ([x], [d], { axes }, n) => [[bind1(reduceSumRule, [batchFirst(x!, d!, n)], { axes: axes.map((a) => a + 1) })], [0]],
@@ -35,7 +29,7 @@ export const reduceSumRule: Rule<ReduceParams> = {
  * Sum over `axis` (a number, a list, or all axes when undefined). x: T[...] → T[reduced]
  */
 export const sum = (x: Tensor, axis?: number | readonly number[], keepdims = false): Tensor => {
-  const axes = normalizeAxes('sum', axis, x.shape.length)
+  const axes = reductionAxes('sum', x, axis)
   const out = axes.length === 0 ? x : bind1(reduceSumRule, [x], { axes })
   return keepdims ? reshape(out, reducedShape(x.shape, axes, true)) : out
 }
