@@ -1,2 +1,3 @@
-/** (filled in by the nn family) */
-export {}
+/** Neural-network numerics: softmax family and one-hot encoding. */
+export { softmax, logSoftmax } from './softmax.js'
+export { oneHot } from './one-hot.js'
