@@ -291,6 +291,9 @@ test('vmap over keys equals sampling each key on its own', async () => {
   assert.equal([...batched.shape], [4, 3])
   const rows = await Promise.all(F.random.splitKeys(F.random.key(12), 4).map((k) => values(sample(k))))
   assert.equal(await values(batched), rows.flat())
+  // foldIn with traced data: vmap over step indices gives split's rows.
+  const folded = F.vmap((i: Tensor) => F.random.foldIn(F.random.key(42), i))(F.arange(3))
+  assert.equal(await values(folded), asInt32(jax.split42_3))
   const coins = F.vmap((k: Tensor) => F.random.bernoulli(k, 0.5, [8]))(keys)
   assert.equal([...coins.shape], [4, 8])
   const bitsB = F.vmap((k: Tensor) => F.random.bits(F.random.split(k, 3), [2]), 0, 0)
