@@ -8,8 +8,10 @@
  * with K = (C/groups)·kh·kw rows ordered (c, ki, kj) like the OIHW weight, and P = Ho·Wo output
  * positions. The im2col matrix is built for a band of output rows at a time so that its size stays
  * bounded (large detection inputs would otherwise need gigabytes). A 1×1 kernel with stride 1 and no
- * padding needs no im2col at all: the image itself is the [C, H·W] matrix.
+ * padding needs no im2col at all: the image itself is the [C, H·W] matrix. Depthwise convolutions skip
+ * the GEMM (see conv-depthwise.ts).
  */
+import { depthwiseConv, depthwiseInputGrad, depthwiseWeightGrad, isDepthwise } from './conv-depthwise.js'
 import { type MatrixView, gemm, rowMajor } from './gemm.js'
 
 /** Everything a kernel needs to know about one convolution; spatial sizes are of x and of y. */
@@ -114,6 +116,7 @@ const forEachBand = (g: ConvGeometry, band: (oh0: number, oh1: number) => void):
 
 /** y[N,O,Ho,Wo] = conv2d(x[N,C,H,W], w[O,C/G,kh,kw]). */
 export const conv2dKernel = (x: Float32Array, wt: Float32Array, g: ConvGeometry): Float32Array => {
+  if (isDepthwise(g)) return depthwiseConv(x, wt, g)
   const cg = g.c / g.groups
   const og = g.o / g.groups
   const k = cg * g.kh * g.kw
@@ -142,6 +145,7 @@ export const conv2dKernel = (x: Float32Array, wt: Float32Array, g: ConvGeometry)
 
 /** z[N,C,H,W] = conv2dInputGrad(gy[N,O,Ho,Wo], w[O,C/G,kh,kw]): the adjoint of conv2d in x. */
 export const conv2dInputGradKernel = (gy: Float32Array, wt: Float32Array, g: ConvGeometry): Float32Array => {
+  if (isDepthwise(g)) return depthwiseInputGrad(gy, wt, g)
   const cg = g.c / g.groups
   const og = g.o / g.groups
   const k = cg * g.kh * g.kw
@@ -172,6 +176,7 @@ export const conv2dInputGradKernel = (gy: Float32Array, wt: Float32Array, g: Con
 
 /** dw[O,C/G,kh,kw] = conv2dWeightGrad(x[N,C,H,W], gy[N,O,Ho,Wo]): the adjoint of conv2d in w. */
 export const conv2dWeightGradKernel = (x: Float32Array, gy: Float32Array, g: ConvGeometry): Float32Array => {
+  if (isDepthwise(g)) return depthwiseWeightGrad(x, gy, g)
   const cg = g.c / g.groups
   const og = g.o / g.groups
   const k = cg * g.kh * g.kw

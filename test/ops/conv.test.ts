@@ -71,6 +71,7 @@ const CASES: [string, number[], number[], Geometry][] = [
   ['dilation 2', [1, 2, 9, 9], [2, 2, 3, 3], geometry({ dilation: [2, 2], padding: [2, 2, 2, 2] })],
   ['groups 2', [2, 4, 5, 5], [6, 2, 3, 3], geometry({ groups: 2, padding: [1, 1, 1, 1] })],
   ['depthwise', [1, 3, 5, 5], [3, 1, 3, 3], geometry({ groups: 3, padding: [1, 1, 1, 1], stride: [2, 2] })],
+  ['depthwise, channel multiplier 2, dilation 2', [2, 2, 6, 7], [4, 1, 3, 2], geometry({ groups: 2, dilation: [2, 2], padding: [2, 1, 0, 3], stride: [1, 2] })],
   ['1×1', [2, 4, 3, 3], [5, 4, 1, 1], geometry()],
   ['1×1 strided', [1, 4, 5, 5], [2, 4, 1, 1], geometry({ stride: [2, 2] })],
   ['kernel equal to the padded input', [1, 1, 2, 3], [1, 1, 4, 3], geometry({ padding: [1, 1, 0, 0] })],
@@ -171,6 +172,7 @@ test('convTranspose2d gradients (finite differences)', async () => {
 test('second-order gradients of conv2d and convTranspose2d', async () => {
   await checkGrads((x, w) => F.conv2d(x, w, { stride: 2, padding: [1, 0, 0, 1], dilation: [1, 2] }), [randn([1, 2, 5, 6], 14), randn([2, 2, 2, 2], 15)], { secondOrder: true })
   await checkGrads((x, w) => F.conv2d(x, w, { groups: 2, padding: 1 }), [randn([1, 4, 3, 3], 16), randn([2, 2, 3, 3], 17)], { secondOrder: true })
+  await checkGrads((x, w) => F.conv2d(x, w, { groups: 2, padding: [0, 1, 1, 0], stride: 2 }), [randn([1, 2, 4, 4], 16), randn([2, 1, 2, 2], 17)], { secondOrder: true })
   await checkGrads((x, w) => F.convTranspose2d(x, w, { stride: 2, outputPadding: 1 }), [randn([1, 2, 2, 3], 18), randn([2, 2, 2, 2], 19)], { secondOrder: true })
   // Third order through grad(grad(grad)): the closure of the three primitives under differentiation.
   const x0 = randn([1, 1, 4, 4], 20)
