@@ -44,6 +44,27 @@ const tensorLeaves = (op: string, what: string, tree: unknown): [Tensor[], TreeD
   return [leaves as Tensor[], def]
 }
 
+/** Several argument trees flattened into one list of tensor leaves, with the inverse. */
+type FlatArgs = {
+  readonly leaves: Tensor[]
+  readonly perArg: readonly (readonly Tensor[])[]
+  readonly defs: readonly TreeDef[]
+  readonly rebuild: (leaves: readonly Tensor[]) => unknown[]
+}
+
+const flattenArgs = (op: string, what: (i: number) => string, trees: readonly unknown[]): FlatArgs => {
+  const flat = trees.map((t, i) => tensorLeaves(op, what(i), t))
+  const rebuild = (leaves: readonly Tensor[]): unknown[] => {
+    let offset = 0
+    return flat.map(([l, def]) => {
+      const tree = treeUnflatten(def, leaves.slice(offset, offset + l.length))
+      offset += l.length
+      return tree
+    })
+  }
+  return { leaves: flat.flatMap(([l]) => l), perArg: flat.map(([l]) => l), defs: flat.map(([, d]) => d), rebuild }
+}
+
 export type GradOptions = { readonly argnums?: number | readonly number[]; readonly hasAux?: boolean }
 
 /**
@@ -56,21 +77,16 @@ export const valueAndGrad = <A extends unknown[]>(f: (...args: A) => unknown, op
   const argnums = options.argnums ?? 0
   const list = typeof argnums === 'number' ? [argnums] : [...argnums]
   for (const a of list) if (!Number.isInteger(a) || a < 0 || a >= args.length) fail(op, `argnums ${a} is out of range for ${args.length} arguments`)
-  const flat = list.map((a) => tensorLeaves(op, `argument ${a}`, args[a]))
-  flat.forEach(([leaves], k) =>
+  const diff = flattenArgs(op, (k) => `argument ${list[k]}`, list.map((a) => args[a]))
+  diff.perArg.forEach((leaves, k) =>
     leaves.forEach((x) => {
       if (!isFloat(x.dtype)) fail(op, `argument ${list[k]} has a ${describeAval(x)} leaf; gradients are defined for float32 inputs only (mark integer arguments as non-differentiated via argnums)`)
     }),
   )
-  const counts = flat.map(([l]) => l.length)
   let aux: unknown
   const { outputs, backward } = vjpFlat(adOps, (inputs) => {
     const callArgs = [...args] as unknown[]
-    let offset = 0
-    list.forEach((a, k) => {
-      callArgs[a] = treeUnflatten(flat[k]![1], inputs.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-    })
+    diff.rebuild(inputs).forEach((tree, k) => (callArgs[list[k]!] = tree))
     const result = f(...(callArgs as A))
     let value = result
     if (options.hasAux) {
@@ -83,15 +99,9 @@ export const valueAndGrad = <A extends unknown[]>(f: (...args: A) => unknown, op
       fail(op, `the function must return a float32 scalar, got ${describeAval(value)}; reduce it first (e.g. sum or mean)`)
     }
     return [value]
-  }, flat.flatMap(([l]) => l))
+  }, diff.leaves)
   const value = outputs[0]!
-  const cts = backward([full([], 1, 'float32')])
-  let offset = 0
-  const grads = list.map((_, k) => {
-    const g = treeUnflatten(flat[k]![1], cts.slice(offset, offset + counts[k]!))
-    offset += counts[k]!
-    return g
-  })
+  const grads = diff.rebuild(backward([full([], 1, 'float32')]))
   const gradOut = typeof argnums === 'number' ? grads[0] : grads
   return [options.hasAux ? [value, aux] : value, gradOut]
 }
@@ -110,30 +120,17 @@ export const grad = <A extends unknown[]>(f: (...args: A) => unknown, options: G
  * mirror `out`. vjpFn may be called several times.
  */
 export const vjp = (f: (...args: any[]) => unknown, ...primals: unknown[]): [any, (ct: unknown) => any[]] => {
-  const flat = primals.map((p, i) => tensorLeaves('vjp', `primal ${i}`, p))
-  const counts = flat.map(([l]) => l.length)
+  const flat = flattenArgs('vjp', (i) => `primal ${i}`, primals)
   let outDef: TreeDef | undefined
   const { outputs, backward } = vjpFlat(adOps, (inputs) => {
-    let offset = 0
-    const args = flat.map(([, def], k) => {
-      const t = treeUnflatten(def, inputs.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-      return t
-    })
-    const [outs, def] = tensorLeaves('vjp', 'the output', f(...args))
+    const [outs, def] = tensorLeaves('vjp', 'the output', f(...flat.rebuild(inputs)))
     outDef = def
     return outs
-  }, flat.flatMap(([l]) => l))
+  }, flat.leaves)
   const vjpFn = (ct: unknown): any[] => {
     const [cts, ctDef] = tensorLeaves('vjp', 'the cotangent', ct)
     if (treeDefString(ctDef) !== treeDefString(outDef!)) fail('vjp', `cotangent structure ${treeDefString(ctDef)} does not match the output's ${treeDefString(outDef!)}`)
-    const inCts = backward(cts)
-    let offset = 0
-    return flat.map(([, def], k) => {
-      const t = treeUnflatten(def, inCts.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-      return t
-    })
+    return flat.rebuild(backward(cts))
   }
   return [treeUnflatten(outDef!, outputs), vjpFn]
 }
@@ -144,29 +141,22 @@ export const vjp = (f: (...args: any[]) => unknown, ...primals: unknown[]): [any
  */
 export const jvp = (f: (...args: any[]) => unknown, primals: readonly unknown[], tangents: readonly unknown[]): [any, any] => {
   if (primals.length !== tangents.length) fail('jvp', `got ${primals.length} primals but ${tangents.length} tangents`)
-  const flatP = primals.map((p, i) => tensorLeaves('jvp', `primal ${i}`, p))
-  const flatT = tangents.map((t, i) => tensorLeaves('jvp', `tangent ${i}`, t))
-  flatP.forEach(([pl, pd], i) => {
-    const [tl, td] = flatT[i]!
+  const flatP = flattenArgs('jvp', (i) => `primal ${i}`, primals)
+  const flatT = flattenArgs('jvp', (i) => `tangent ${i}`, tangents)
+  flatP.defs.forEach((pd, i) => {
+    const td = flatT.defs[i]!
     if (treeDefString(pd) !== treeDefString(td)) fail('jvp', `tangent ${i} has structure ${treeDefString(td)}, primal has ${treeDefString(pd)}`)
-    pl.forEach((p, j) => {
-      const t = tl[j]!
+    flatP.perArg[i]!.forEach((p, j) => {
+      const t = flatT.perArg[i]![j]!
       if (t.dtype !== p.dtype || t.shape.join() !== p.shape.join()) fail('jvp', `tangent ${describeAval(t)} does not match primal ${describeAval(p)} (argument ${i}, leaf ${j})`)
     })
   })
-  const counts = flatP.map(([l]) => l.length)
   let outDef: TreeDef | undefined
   const [outs, touts] = jvpFlat(adOps, (inputs) => {
-    let offset = 0
-    const args = flatP.map(([, def], k) => {
-      const t = treeUnflatten(def, inputs.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-      return t
-    })
-    const [o, def] = tensorLeaves('jvp', 'the output', f(...args))
+    const [o, def] = tensorLeaves('jvp', 'the output', f(...flatP.rebuild(inputs)))
     outDef = def
     return o
-  }, flatP.flatMap(([l]) => l), flatT.flatMap(([l]) => l))
+  }, flatP.leaves, flatT.leaves)
   return [treeUnflatten(outDef!, outs), treeUnflatten(outDef!, touts)]
 }
 
@@ -177,26 +167,19 @@ export const jvp = (f: (...args: any[]) => unknown, primals: readonly unknown[],
 export const vmap = (f: (...args: any[]) => unknown, inAxes: BatchDim | readonly BatchDim[] = 0, outAxes: number | readonly number[] = 0) => (...args: unknown[]): any => {
   const axesPerArg = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes as BatchDim)
   if (axesPerArg.length !== args.length) fail('vmap', `inAxes has ${axesPerArg.length} entries for ${args.length} arguments`)
-  const flat = args.map((a, i) => tensorLeaves('vmap', `argument ${i}`, a))
-  const leafAxes = flat.flatMap(([l], i) => l.map((x) => {
+  const flat = flattenArgs('vmap', (i) => `argument ${i}`, args)
+  const leafAxes = flat.perArg.flatMap((l, i) => l.map((x) => {
     const ax = axesPerArg[i]!
     if (ax === null) return null
     if (!Number.isInteger(ax) || ax < -x.shape.length || ax >= x.shape.length) fail('vmap', `in_axis ${ax} is out of range for argument ${i} ${describeAval(x)}`)
     return ax < 0 ? ax + x.shape.length : ax
   }))
-  const counts = flat.map(([l]) => l.length)
   let outDef: TreeDef | undefined
   const outs = vmapFlat(adOps, (inputs) => {
-    let offset = 0
-    const callArgs = flat.map(([, def], k) => {
-      const t = treeUnflatten(def, inputs.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-      return t
-    })
-    const [o, def] = tensorLeaves('vmap', 'the output', f(...callArgs))
+    const [o, def] = tensorLeaves('vmap', 'the output', f(...flat.rebuild(inputs)))
     outDef = def
     return o
-  }, flat.flatMap(([l]) => l), leafAxes, (n) => (typeof outAxes === 'number' ? new Array(n).fill(outAxes) : outAxes))
+  }, flat.leaves, leafAxes, (n) => (typeof outAxes === 'number' ? new Array(n).fill(outAxes) : outAxes))
   return treeUnflatten(outDef!, outs)
 }
 
@@ -210,16 +193,8 @@ export const customVjp = <A extends unknown[], R>(
   fwd: (...args: A) => [R, unknown],
   bwd: (residuals: unknown, ct: R) => readonly unknown[],
 ) => (...args: A): R => {
-  const flat = args.map((a, i) => tensorLeaves('customVjp', `argument ${i}`, a))
-  const counts = flat.map(([l]) => l.length)
-  const rebuild = (inputs: readonly Tensor[]): A => {
-    let offset = 0
-    return flat.map(([, def], k) => {
-      const t = treeUnflatten(def, inputs.slice(offset, offset + counts[k]!))
-      offset += counts[k]!
-      return t
-    }) as A
-  }
+  const flat = flattenArgs('customVjp', (i) => `argument ${i}`, args)
+  const rebuild = (inputs: readonly Tensor[]): A => flat.rebuild(inputs) as A
   let outDef: TreeDef | undefined
   const run = customVjpFlat(
     adOps,
@@ -237,10 +212,10 @@ export const customVjp = <A extends unknown[], R>(
     (res, cts) => {
       const ctTrees = bwd(res, treeUnflatten(outDef!, cts))
       if (!Array.isArray(ctTrees) || ctTrees.length !== args.length) fail('customVjp', `bwd must return an array of ${args.length} cotangents, one per argument`)
-      return ctTrees.flatMap((c, k) => (c === null ? new Array(counts[k]!).fill(null) : tensorLeaves('customVjp', `cotangent ${k} from bwd`, c)[0]))
+      return ctTrees.flatMap((c, k) => (c === null ? new Array(flat.perArg[k]!.length).fill(null) : tensorLeaves('customVjp', `cotangent ${k} from bwd`, c)[0]))
     },
   )
-  const outs = run(flat.flatMap(([l]) => l))
+  const outs = run(flat.leaves)
   return treeUnflatten(outDef!, outs)
 }
 
