@@ -21,20 +21,26 @@ type Result = {
   readonly maxAbsDiff: number
   readonly maxAbsValue: number
   readonly agree: boolean
-  readonly fovea: { readonly medianMs: number; readonly minMs: number }
-  readonly tfjs: { readonly medianMs: number; readonly minMs: number }
+  readonly fovea: { readonly medianMs: number; readonly minMs: number; readonly samplesMs: readonly number[] }
+  readonly tfjs: { readonly medianMs: number; readonly minMs: number; readonly samplesMs: readonly number[] }
   /** tfjs median / fovea median: above 1 means fovea is faster. */
   readonly ratio: number
   readonly ratioOfMins: number
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
-const cli = parseCli(process.argv.slice(2), { reps: 10, warmup: 2, out: resolve(here, 'results/cpu-vs-tfjs.json') })
+const argv = process.argv.slice(2)
+// A partial run (--only) writes beside the full results instead of replacing them.
+const onlyIds = parseCli(argv, { reps: 1, warmup: 0, out: '' }).only
+const defaultOut = resolve(here, onlyIds === null ? 'results/cpu-vs-tfjs.json' : `results/cpu-vs-tfjs.only-${onlyIds.join('-')}.json`)
+const cli = parseCli(argv, { reps: 10, warmup: 2, out: defaultOut })
 
-const ms = (t: Timing) => ({ medianMs: round(t.medianMs), minMs: round(t.minMs) })
+const ms = (t: Timing) => ({ medianMs: round(t.medianMs), minMs: round(t.minMs), samplesMs: t.samplesMs.map((x) => round(x, 1)) })
 const round = (x: number, digits = 2) => Number(x.toFixed(digits))
 
 const main = async (): Promise<void> => {
+  // Other processes on the machine skew every number; the load at the start says how busy it was.
+  const loadAtStart = os.loadavg().map((x) => round(x))
   await F.setBackend('cpu')
   await setUpTfjsCpu()
   const unknown = (cli.only ?? []).filter((id) => !workloads.some((w) => w.id === id))
@@ -79,10 +85,11 @@ const main = async (): Promise<void> => {
       node: process.version,
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cpuCount: os.cpus().length,
+      loadAverageAtStart: loadAtStart,
       tfjs: tf.version_core,
       warmup: cli.warmup,
       reps: cli.reps,
-      command: `tsx bench/cpu-vs-tfjs.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      command: `tsx bench/cpu-vs-tfjs.ts ${argv.join(' ')}`.trim(),
       workloads: results,
     }
     mkdirSync(dirname(cli.out), { recursive: true })

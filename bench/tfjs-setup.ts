@@ -29,9 +29,13 @@ const registerGradients = async (): Promise<void> => {
   await import(pathToFileURL(bundle).href)
 }
 
-/** Registers tfjs's gradients, selects its pure-JS CPU backend and waits for it. */
+/**
+ * Registers tfjs's gradients, selects its pure-JS CPU backend and waits for it. Production mode is
+ * tfjs's own "fastest" setting; in 4.x it only silences warnings (the tfjs-node advert included).
+ */
 export const setUpTfjsCpu = async (): Promise<typeof tf> => {
   await registerGradients()
+  tf.enableProdMode()
   await tf.setBackend('cpu')
   await tf.ready()
   return tf
