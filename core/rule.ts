@@ -28,8 +28,10 @@ export type Rule<P> = {
   /**
    * Reverse-mode rule: given output cotangents (null = zero), returns one cotangent per input (null = zero
    * or not differentiable). Written with ops, so it is itself differentiable (higher-order AD).
+   * `wants[i]` is false when input i needs no cotangent (a constant, an integer): expensive rules (matmul,
+   * conv) skip that work and return null; cheap rules may ignore it.
    */
-  readonly vjp: (cts: readonly (Tensor | null)[], primals: readonly Tensor[], params: P, outs: readonly Tensor[]) => (Tensor | null)[]
+  readonly vjp: (cts: readonly (Tensor | null)[], primals: readonly Tensor[], params: P, outs: readonly Tensor[], wants: readonly boolean[]) => (Tensor | null)[]
   /**
    * Batching rule. Optional: without it, vmap maps the primitive over the batch one element at a time
    * (correct, slower). Receives values with their batch dims and returns outputs with theirs.

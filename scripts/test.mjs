@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 
 // An optional argument narrows the run to suites whose path matches it (e.g. `pool`, `ops/`).
-const pattern = `${process.argv[2] ?? ''}.*\\.test\\.ts$`
+const pattern = `(?:${process.argv[2] ?? ""}).*\\.test\\.ts$`
 const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', pattern], { stdio: ['ignore', 'pipe', 'inherit'] })
 let out = ''
 child.stdout.on('data', (chunk) => {

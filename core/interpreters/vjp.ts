@@ -51,7 +51,8 @@ const vjpTrace = (level: number): VjpTrace => {
       const inputNodes = inputs.map((x) => payloadOf(x).node)
       const outs = bind(rule, primals, params)
       if (inputNodes.every((n) => n < 0)) return outs.map((o) => makeTracer(trace, o, -1))
-      return record(trace, rule.name, inputs, outs, (cts) => rule.vjp(cts, primals, params, outs))
+      const wants = inputNodes.map((n) => n >= 0)
+      return record(trace, rule.name, inputs, outs, (cts) => rule.vjp(cts, primals, params, outs, wants))
     },
   }
   return trace

@@ -80,8 +80,20 @@ export const elementwiseKernel = (expr: string, arity: number) => {
   const compile = (params: string[], body: string) =>
     new Function('H', `const { erf, roundEven } = H; return (${params.join(', ')}) => { ${body} }`)(helpers) as (...args: unknown[]) => void
   // Every operand has the output's size: one flat loop.
-  const flat = compile(['O', ...arrays, 'n'],
-    `for (let i = 0; i < n; i++) { ${names.map((v, k) => `const ${v} = ${arrays[k]}[i];`).join(' ')} O[i] = ${expr}; }`)
+  // Every operand either has the output's size or is a single value (`x * 1.5`): one flat loop, with the
+  // single values read once outside it. One variant per pattern of scalar operands, compiled on first use.
+  const flatLoops = new Map<number, (...args: unknown[]) => void>()
+  const flatLoop = (scalarMask: number) => {
+    let loop = flatLoops.get(scalarMask)
+    if (loop === undefined) {
+      const isScalar = (k: number) => (scalarMask & (1 << k)) !== 0
+      loop = compile(['O', ...arrays, 'n'],
+        `${names.map((v, k) => (isScalar(k) ? `const ${v} = ${arrays[k]}[0];` : '')).join(' ')}
+         for (let i = 0; i < n; i++) { ${names.map((v, k) => (isScalar(k) ? '' : `const ${v} = ${arrays[k]}[i];`)).join(' ')} O[i] = ${expr}; }`)
+      flatLoops.set(scalarMask, loop)
+    }
+    return loop
+  }
   // General: one output row at a time, each operand with its own inner stride (0 = broadcast along the row).
   const row = compile(['O', ...arrays, 'o', 'offs', 'n', 'st'],
     `${names.map((_, k) => `let p${k} = offs[${k}]; const s${k} = st[${k}];`).join(' ')}
@@ -90,8 +102,9 @@ export const elementwiseKernel = (expr: string, arity: number) => {
     const total = size(outShape)
     const out = allocate(outDtype, total)
     const datas = inputs.map((x) => x.data)
-    if (inputs.every((x) => x.data.length === total)) {
-      flat(out, ...datas, total)
+    if (inputs.every((x) => x.data.length === total || x.data.length === 1)) {
+      const mask = inputs.reduce((m, x, k) => (x.data.length === 1 && total !== 1 ? m | (1 << k) : m), 0)
+      flatLoop(mask)(out, ...datas, total)
       return out
     }
     const strides = inputs.map((x) => broadcastStrides(x.shape, outShape))

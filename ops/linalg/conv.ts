@@ -64,7 +64,10 @@ export const conv2dRule: Rule<ConvParams> = {
   },
   cpu: ([x, w], p) => [conv2dKernel(x!.data as Float32Array, w!.data as Float32Array, convGeometry('conv2d', x!.shape, w!.shape, p, () => ''))],
   jvp: ([x, w], [tx, tw], p) => [plus(tx && conv(tx, w!, p), tw && conv(x!, tw, p))],
-  vjp: ([gy], [x, w], p) => (gy === null ? [null, null] : [inputGrad(gy, w!, p, spatial(x!)), weightGrad(x!, gy, p, kernelOf(w!))]),
+  vjp: ([gy], [x, w], p, _, [wantX, wantW]) => (gy === null ? [null, null] : [
+    wantX ? inputGrad(gy, w!, p, spatial(x!)) : null,
+    wantW ? weightGrad(x!, gy, p, kernelOf(w!)) : null,
+  ]),
   vmap: (args, dims, p, n) => vmapImageWeight(() => conv2dRule)(args, dims, p, n),
 }
 
@@ -82,7 +85,10 @@ export const conv2dInputGradRule: Rule<ConvInputGradParams> = {
   },
   cpu: ([g, w], p, [o]) => [conv2dInputGradKernel(g!.data as Float32Array, w!.data as Float32Array, convGeometry('conv2dInputGrad', o!.shape, w!.shape, p, () => ''))],
   jvp: ([g, w], [tg, tw], p) => [plus(tg && inputGrad(tg, w!, p, p.inputSize), tw && inputGrad(g!, tw, p, p.inputSize))],
-  vjp: ([gz], [g, w], p) => (gz === null ? [null, null] : [conv(gz, w!, p), weightGrad(gz, g!, p, kernelOf(w!))]),
+  vjp: ([gz], [g, w], p, _, [wantG, wantW]) => (gz === null ? [null, null] : [
+    wantG ? conv(gz, w!, p) : null,
+    wantW ? weightGrad(gz, g!, p, kernelOf(w!)) : null,
+  ]),
   vmap: (args, dims, p, n) => vmapImageWeight(() => conv2dInputGradRule)(args, dims, p, n),
 }
 
@@ -99,7 +105,10 @@ export const conv2dWeightGradRule: Rule<ConvWeightGradParams> = {
   },
   cpu: ([x, g], p, [o]) => [conv2dWeightGradKernel(x!.data as Float32Array, g!.data as Float32Array, convGeometry('conv2dWeightGrad', x!.shape, o!.shape, p, () => ''))],
   jvp: ([x, g], [tx, tg], p) => [plus(tx && weightGrad(tx, g!, p, p.kernelSize), tg && weightGrad(x!, tg, p, p.kernelSize))],
-  vjp: ([gv], [x, g], p) => (gv === null ? [null, null] : [inputGrad(g!, gv, p, spatial(x!)), conv(x!, gv, p)]),
+  vjp: ([gv], [x, g], p, _, [wantX, wantG]) => (gv === null ? [null, null] : [
+    wantX ? inputGrad(g!, gv, p, spatial(x!)) : null,
+    wantG ? conv(x!, gv, p) : null,
+  ]),
   // Both operands are images and the result sums over N, so batching always goes through the channels.
   vmap: ([x, g], [dx, dg], p, n) => {
     const v = bind1(conv2dWeightGradRule, [foldIntoChannels(x!, dx!, n), foldIntoChannels(g!, dg!, n)], timesGroups(p, n))

@@ -73,11 +73,11 @@ export const matmulRule: Rule<MatmulParams> = {
     return [out]
   },
   jvp: ([a, b], [ta, tb]) => [add(bind1(matmulRule, [ta!, b!], {}), bind1(matmulRule, [a!, tb!], {}))],
-  vjp: ([ct], [a, b]) => {
+  vjp: ([ct], [a, b], _, __, [wantA, wantB]) => {
     if (ct === null) return [null, null]
     return [
-      sumToShape(bind1(matmulRule, [ct, swapLast(b!)], {}), a!.shape),
-      sumToShape(bind1(matmulRule, [swapLast(a!), ct], {}), b!.shape),
+      wantA ? sumToShape(bind1(matmulRule, [ct, swapLast(b!)], {}), a!.shape) : null,
+      wantB ? sumToShape(bind1(matmulRule, [swapLast(a!), ct], {}), b!.shape) : null,
     ]
   },
   vmap: (args, dims, params, n) => {
