@@ -1,0 +1,35 @@
+/**
+ * The public API v0 (DESIGN.md) is exported from the package root under its documented names.
+ * `jit` arrives with its own issue and the detection family with the detection issue.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as F from '../index.js'
+
+const functions = `tensor zeros ones full arange eye linspace toArray toNested item setBackend getBackend backendInfo
+  grad valueAndGrad vjp jvp vmap stopGradient customVjp treeMap treeLeaves treeFlatten treeUnflatten treeStructure
+  add sub mul div neg abs sign exp log log1p expm1 sqrt rsqrt square pow maximum minimum clip floor ceil round sin cos
+  tanh sigmoid relu gelu silu softplus erf where equal notEqual less lessEqual greater greaterEqual logicalAnd logicalOr
+  logicalNot isNan isFinite cast sum mean max min prod argmax argmin logsumexp variance all any cumsum matmul softmax
+  logSoftmax oneHot conv2d convTranspose2d maxPool2d avgPool2d adaptiveAvgPool2d interpolate reshape transpose
+  broadcastTo expandDims squeeze concat stack split slice pad flip take takeAlongAxis gather scatterAdd nonzero tile
+  repeat sort argsort topk isFoveaError`.split(/\s+/)
+
+const randomFunctions = 'key split foldIn normal uniform bernoulli permutation'.split(' ')
+
+test('every API v0 function is exported from the root', () => {
+  const missing = functions.filter((name) => typeof (F as Record<string, unknown>)[name] !== 'function')
+  assert.equal(missing, [], `missing: ${missing.join(', ')}`)
+  const missingRandom = randomFunctions.filter((name) => typeof (F.random as Record<string, unknown>)[name] !== 'function')
+  assert.equal(missingRandom, [], `missing random.${missingRandom.join(', random.')}`)
+})
+
+test('the cpu backend is the default and reports itself', async () => {
+  assert.is(F.getBackend(), 'cpu')
+  assert.is(F.backendInfo().backend, 'cpu')
+  let error: unknown
+  await F.setBackend('webgpu').catch((e) => (error = e))
+  assert.ok(F.isFoveaError(error) && /webgpu/.test((error as Error).message), 'asking for webgpu in a cpu-only build fails with the reason')
+})
+
+test.run()
