@@ -3,7 +3,7 @@
  * `import * as F from 'fovea'` gives the public API v0 (see DESIGN.md).
  */
 export * from './ops/index.js'
-export { setBackend, getBackend, backendInfo } from './core/backend/registry.js'
+export { setBackend, getBackend, backendInfo, initBackend } from './core/backend/registry.js'
 export type { BackendName } from './core/backend/registry.js'
 export type { BackendInfo } from './core/backend/backend.js'
 export { treeMap, treeLeaves, treeFlatten, treeUnflatten, treeStructure } from './core/tree.js'

@@ -11,6 +11,34 @@ import type { Aval, Tensor } from './tensor.js'
 /** A concrete CPU operand: contiguous row-major data. */
 export type CpuArray = { readonly data: TypedArray; readonly shape: Shape; readonly dtype: DType }
 
+/** An operand on the GPU: an opaque buffer handle with its aval (bool is stored as one u32 per element). */
+export type GpuArray = Aval & { readonly buffer: unknown }
+
+/**
+ * One compute dispatch. Binding convention of `code`: `@group(0) @binding(0)` is a 256-byte uniform block
+ * (`array<vec4<u32>, 16>`, filled from `uniforms`, 64 u32 words — floats as bit patterns), then one
+ * storage binding per input (read) and per output (read_write), in order. Shapes travel in the uniforms,
+ * so one shader serves every shape (the pipeline cache is keyed by `code`).
+ */
+export type GpuKernel = {
+  readonly name: string
+  readonly code: string
+  readonly inputs: readonly GpuArray[]
+  readonly outputs: readonly GpuArray[]
+  readonly uniforms?: readonly number[]
+  readonly workgroups: readonly [number, number, number]
+}
+
+/** What a WebGPU lowering may do: allocate outputs and record dispatches (executed in order). */
+export type GpuContext = {
+  readonly alloc: (aval: Aval) => GpuArray
+  readonly dispatch: (kernel: GpuKernel) => void
+  /** A view of `x` with another shape (same element count and dtype); no copy. */
+  readonly reshape: (x: GpuArray, shape: Shape) => GpuArray
+  readonly maxWorkgroupsPerDimension: number
+  readonly maxWorkgroupStorageBytes: number
+}
+
 /** Batch dimension of a vmapped value, or `null` when the value is the same for every batch element. */
 export type BatchDim = number | null
 
@@ -37,4 +65,6 @@ export type Rule<P> = {
    * (correct, slower). Receives values with their batch dims and returns outputs with theirs.
    */
   readonly vmap?: (args: readonly Tensor[], dims: readonly BatchDim[], params: P, size: number) => [Tensor[], BatchDim[]]
+  /** WebGPU lowering: records the dispatches that compute the outputs from `inputs`. */
+  readonly webgpu?: (ctx: GpuContext, inputs: readonly GpuArray[], params: P, outAvals: readonly Aval[]) => GpuArray[]
 }

@@ -4,6 +4,7 @@
 export * from './creation.js'
 export * from './readback.js'
 export * from './transforms.js'
+export * from './memory.js'
 export * from './elementwise/index.js'
 export * from './reduce/index.js'
 export * from './shape/index.js'

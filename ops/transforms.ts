@@ -226,6 +226,7 @@ export const stopGradientRule: Rule<Record<string, never>> = {
   jvp: () => [null],
   vjp: () => [null],
   vmap: ([x], [d]) => [[bind1(stopGradientRule, [x!], {})], [d!]],
+  webgpu: (_, [x]) => [x!],
 }
 
 /** The identity whose derivative is zero: gradients do not flow through it. */

@@ -13,13 +13,17 @@ import { type TensorLike, asTensor, describeAll, expectDTypes, resultDType } fro
 import { sumToShape } from '../reduce/sum.js'
 import { batchFirst, reshape } from '../shape/basic.js'
 import { elementwiseKernel } from './kernels.js'
+import { castExpr as castGpuExpr, elementwiseGpu } from './wgsl.js'
 import { unaryRules } from './unary.js'
 
 type Exprs = { readonly float?: string; readonly int?: string; readonly bool?: string }
 
 type BinarySpec = {
   readonly name: string
+  /** CPU (JS) expressions in a, b. */
   readonly expr: Exprs
+  /** WGSL expressions in a, b (f32, i32, or u32 for bool). */
+  readonly gpu: Exprs
   /** Output dtype when it is not the operands' (comparisons give bool). */
   readonly out?: DType
   /** Partial derivatives [∂y/∂a, ∂y/∂b] (unbroadcast), or absent for non-differentiable ops. */
@@ -81,6 +85,7 @@ const binaryRule = (spec: BinarySpec): Rule<Record<string, never>> => {
       return [sumToShape(mul(ct, da), a!.shape), sumToShape(mul(ct, db), b!.shape)]
     },
     vmap: (args, dims, params, n) => vmapElementwise(rule)(args, dims, params, n),
+    webgpu: (ctx, [a, b], _, [o]) => [elementwiseGpu(ctx, spec.name, spec.gpu[classOf(a!.dtype)]!, [a!, b!], o!)],
   }
   return rule
 }
@@ -89,9 +94,10 @@ const binaryRule = (spec: BinarySpec): Rule<Record<string, never>> => {
 const negRule = () => unaryRules.neg
 
 const FLOAT_ONLY = "this op is defined for float32 only; use cast(x, 'float32')"
-const cmp = (name: string, op: string): BinarySpec => {
+const cmp = (name: string, op: string, wgslOp: string): BinarySpec => {
   const e = `a ${op} b ? 1 : 0`
-  return { name, expr: { float: e, int: e, bool: e }, out: 'bool' }
+  const g = `select(0u, 1u, a ${wgslOp} b)`
+  return { name, expr: { float: e, int: e, bool: e }, gpu: { float: g, int: g, bool: g }, out: 'bool' }
 }
 /** ∂max(a,b)/∂a: 1 where a wins, 1/2 on ties (PyTorch and JAX split ties evenly). */
 const winner = (a: Tensor, b: Tensor, beats: (a: Tensor, b: Tensor) => Tensor): [Tensor, Tensor] => {
@@ -100,26 +106,27 @@ const winner = (a: Tensor, b: Tensor, beats: (a: Tensor, b: Tensor) => Tensor): 
 }
 
 export const binarySpecs = {
-  add: { name: 'add', expr: { float: 'a + b', int: '(a + b) | 0' }, linearSign: 1 },
-  sub: { name: 'sub', expr: { float: 'a - b', int: '(a - b) | 0' }, linearSign: -1 },
-  mul: { name: 'mul', expr: { float: 'a * b', int: 'Math.imul(a, b)' }, partials: (a, b) => [b, a] },
-  div: { name: 'div', expr: { float: 'a / b' }, partials: (_, b, y) => [div(1, b), neg1(div(y, b))], hint: `${FLOAT_ONLY} (integer division by zero has no NaN to return)` },
+  add: { name: 'add', expr: { float: 'a + b', int: '(a + b) | 0' }, gpu: { float: 'a + b', int: 'a + b' }, linearSign: 1 },
+  sub: { name: 'sub', expr: { float: 'a - b', int: '(a - b) | 0' }, gpu: { float: 'a - b', int: 'a - b' }, linearSign: -1 },
+  mul: { name: 'mul', expr: { float: 'a * b', int: 'Math.imul(a, b)' }, gpu: { float: 'a * b', int: 'a * b' }, partials: (a, b) => [b, a] },
+  div: { name: 'div', expr: { float: 'a / b' }, gpu: { float: 'a / b' }, partials: (_, b, y) => [div(1, b), neg1(div(y, b))], hint: `${FLOAT_ONLY} (integer division by zero has no NaN to return)` },
   pow: {
     name: 'pow',
     expr: { float: 'Math.pow(a, b)' },
+    gpu: { float: 'pow_(a, b)' },
     partials: (a, b, y) => [mul(b, pow(a, sub(b, 1))), where(equal(a, 0), 0, mul(y, logOf(a)))],
     hint: FLOAT_ONLY,
   },
-  maximum: { name: 'maximum', expr: { float: 'Math.max(a, b)', int: 'Math.max(a, b)' }, partials: (a, b) => winner(a, b, greater) },
-  minimum: { name: 'minimum', expr: { float: 'Math.min(a, b)', int: 'Math.min(a, b)' }, partials: (a, b) => winner(a, b, less) },
-  equal: cmp('equal', '==='),
-  notEqual: cmp('notEqual', '!=='),
-  less: cmp('less', '<'),
-  lessEqual: cmp('lessEqual', '<='),
-  greater: cmp('greater', '>'),
-  greaterEqual: cmp('greaterEqual', '>='),
-  logicalAnd: { name: 'logicalAnd', expr: { bool: 'a & b' }, hint: 'compare first, e.g. notEqual(x, 0)' },
-  logicalOr: { name: 'logicalOr', expr: { bool: 'a | b' }, hint: 'compare first, e.g. notEqual(x, 0)' },
+  maximum: { name: 'maximum', expr: { float: 'Math.max(a, b)', int: 'Math.max(a, b)' }, gpu: { float: 'maxf_(a, b)', int: 'max(a, b)' }, partials: (a, b) => winner(a, b, greater) },
+  minimum: { name: 'minimum', expr: { float: 'Math.min(a, b)', int: 'Math.min(a, b)' }, gpu: { float: 'minf_(a, b)', int: 'min(a, b)' }, partials: (a, b) => winner(a, b, less) },
+  equal: cmp('equal', '===', '=='),
+  notEqual: cmp('notEqual', '!==', '!='),
+  less: cmp('less', '<', '<'),
+  lessEqual: cmp('lessEqual', '<=', '<='),
+  greater: cmp('greater', '>', '>'),
+  greaterEqual: cmp('greaterEqual', '>=', '>='),
+  logicalAnd: { name: 'logicalAnd', expr: { bool: 'a & b' }, gpu: { bool: 'a & b' }, hint: 'compare first, e.g. notEqual(x, 0)' },
+  logicalOr: { name: 'logicalOr', expr: { bool: 'a | b' }, gpu: { bool: 'a | b' }, hint: 'compare first, e.g. notEqual(x, 0)' },
 } satisfies Record<string, BinarySpec>
 
 export type BinaryName = keyof typeof binarySpecs
@@ -164,8 +171,11 @@ export const logicalOr = apply('logicalOr')
 
 export type CastParams = { readonly dtype: DType }
 
+// float→int32 truncates toward zero, saturates out of range and maps NaN to 0 (the WGSL lowering agrees).
 const castExpr = (from: DType, to: DType): string =>
-  to === 'bool' ? 'a !== 0 ? 1 : 0' : to === 'int32' && from === 'float32' ? '(a !== a ? 0 : Math.trunc(a))' : 'a'
+  to === 'bool' ? 'a !== 0 ? 1 : 0'
+  : to === 'int32' && from === 'float32' ? '(a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : Math.trunc(a))'
+  : 'a'
 
 export const castRule: Rule<CastParams> = {
   name: 'cast',
@@ -177,6 +187,7 @@ export const castRule: Rule<CastParams> = {
   jvp: ([x], [t], { dtype }) => [t === null || dtype !== 'float32' || x!.dtype !== 'float32' ? null : t],
   vjp: ([ct], [x]) => [ct === null || x!.dtype !== 'float32' ? null : cast(ct, x!.dtype)],
   vmap: ([x], [d], params) => [[bind1(castRule, [x!], params)], [d!]],
+  webgpu: (ctx, [x], { dtype }, [o]) => [elementwiseGpu(ctx, 'cast', castGpuExpr('a', x!.dtype, dtype), [x!], o!)],
 }
 
 const castKernels = new Map<string, ReturnType<typeof elementwiseKernel>>()
@@ -208,6 +219,8 @@ export const whereRule: Rule<Record<string, never>> = {
     return [null, sumToShape(where(c!, ct, zero), a!.shape), sumToShape(where(c!, zero, ct), b!.shape)]
   },
   vmap: (args, dims, params, n) => vmapElementwise(whereRule)(args, dims, params, n),
+  // Operands are named a, b, c in order: the condition, then the two branches.
+  webgpu: (ctx, [c, a, b], _, [o]) => [elementwiseGpu(ctx, 'where', 'select(c, b, a != 0u)', [c!, a!, b!], o!)],
 }
 
 /**

@@ -10,11 +10,14 @@ import type { Tensor } from '../../core/tensor.js'
 import { expectDTypes } from '../operand.js'
 import * as B from './binary.js'
 import { elementwiseKernel } from './kernels.js'
+import { elementwiseGpu } from './wgsl.js'
 
 type UnarySpec = {
   readonly name: string
-  /** Expression per input dtype class. */
+  /** CPU (JS) expression per input dtype class. */
   readonly expr: { readonly float?: string; readonly int?: string; readonly bool?: string }
+  /** WGSL expression per input dtype class (operand `a` is f32, i32, or u32 for bool). */
+  readonly gpu: { readonly float?: string; readonly int?: string; readonly bool?: string }
   /** Output dtype (default: the input's). */
   readonly out?: DType
   /** f'(x) given x and y = f(x); absent = zero derivative. */
@@ -49,35 +52,38 @@ export const unaryRule = (spec: UnarySpec): Rule<Record<string, never>> => {
     jvp: ([x], [t], _, [y]) => [tangentOf(t!, x!, y!)],
     vjp: ([ct], [x], _, [y]) => [tangentOf(ct!, x!, y!)],
     vmap: ([x], [d]) => [[bind1(rule, [x!], {})], [d!]],
+    webgpu: (ctx, [x], _, [o]) => [elementwiseGpu(ctx, spec.name, spec.gpu[classOf(x!.dtype)]!, [x!], o!)],
   }
   return rule
 }
 
 const FLOAT_ONLY = "this op is defined for float32 only; use cast(x, 'float32')"
-const float = (name: string, expr: string, deriv?: UnarySpec['deriv']): UnarySpec => ({ name, expr: { float: expr }, deriv, hint: FLOAT_ONLY })
+const float = (name: string, expr: string, gpu: string, deriv?: UnarySpec['deriv']): UnarySpec =>
+  ({ name, expr: { float: expr }, gpu: { float: gpu }, deriv, hint: FLOAT_ONLY })
 
 export const unarySpecs = {
-  neg: { name: 'neg', expr: { float: '-a', int: '(-a) | 0' }, linear: (t) => neg(t) },
-  abs: { name: 'abs', expr: { float: 'Math.abs(a)', int: 'Math.abs(a) | 0' }, deriv: (x) => sign(x) },
-  sign: { name: 'sign', expr: { float: 'Math.sign(a)', int: 'Math.sign(a)' } },
-  exp: float('exp', 'Math.exp(a)', (_, y) => y),
-  log: float('log', 'Math.log(a)', (x) => B.div(1, x)),
-  log1p: float('log1p', 'Math.log1p(a)', (x) => B.div(1, B.add(x, 1))),
-  expm1: float('expm1', 'Math.expm1(a)', (_, y) => B.add(y, 1)),
-  sqrt: float('sqrt', 'Math.sqrt(a)', (_, y) => B.div(0.5, y)),
-  rsqrt: float('rsqrt', '1 / Math.sqrt(a)', (x, y) => B.mul(B.div(y, x), -0.5)),
-  sin: float('sin', 'Math.sin(a)', (x) => cos(x)),
-  cos: float('cos', 'Math.cos(a)', (x) => neg(sin(x))),
-  tanh: float('tanh', 'Math.tanh(a)', (_, y) => B.sub(1, B.mul(y, y))),
-  sigmoid: float('sigmoid', '1 / (1 + Math.exp(-a))', (_, y) => B.mul(y, B.sub(1, y))),
-  erf: float('erf', 'erf(a)', (x) => B.mul(exp(neg(B.mul(x, x))), 2 / Math.sqrt(Math.PI))),
-  relu: { name: 'relu', expr: { float: 'a > 0 ? a : 0', int: 'a > 0 ? a : 0' }, deriv: (x) => B.cast(B.greater(x, 0), x.dtype) },
-  floor: { name: 'floor', expr: { float: 'Math.floor(a)', int: 'a' } },
-  ceil: { name: 'ceil', expr: { float: 'Math.ceil(a)', int: 'a' } },
-  round: { name: 'round', expr: { float: 'roundEven(a)', int: 'a' } },
-  logicalNot: { name: 'logicalNot', expr: { bool: 'a ? 0 : 1' }, hint: 'compare first, e.g. notEqual(x, 0)' },
-  isNan: { name: 'isNan', expr: { float: 'a !== a ? 1 : 0', int: '0', bool: '0' }, out: 'bool' },
-  isFinite: { name: 'isFinite', expr: { float: 'Number.isFinite(a) ? 1 : 0', int: '1', bool: '1' }, out: 'bool' },
+  neg: { name: 'neg', expr: { float: '-a', int: '(-a) | 0' }, gpu: { float: '-a', int: '-a' }, linear: (t) => neg(t) },
+  abs: { name: 'abs', expr: { float: 'Math.abs(a)', int: 'Math.abs(a) | 0' }, gpu: { float: 'abs(a)', int: 'abs(a)' }, deriv: (x) => sign(x) },
+  sign: { name: 'sign', expr: { float: 'Math.sign(a)', int: 'Math.sign(a)' }, gpu: { float: 'select(sign(a), a, isnan_(a))', int: 'sign(a)' } },
+  exp: float('exp', 'Math.exp(a)', 'exp(a)', (_, y) => y),
+  log: float('log', 'Math.log(a)', 'log(a)', (x) => B.div(1, x)),
+  log1p: float('log1p', 'Math.log1p(a)', 'log1p_(a)', (x) => B.div(1, B.add(x, 1))),
+  expm1: float('expm1', 'Math.expm1(a)', 'expm1_(a)', (_, y) => B.add(y, 1)),
+  sqrt: float('sqrt', 'Math.sqrt(a)', 'sqrt(a)', (_, y) => B.div(0.5, y)),
+  rsqrt: float('rsqrt', '1 / Math.sqrt(a)', '1.0 / sqrt(a)', (x, y) => B.mul(B.div(y, x), -0.5)),
+  sin: float('sin', 'Math.sin(a)', 'sin(a)', (x) => cos(x)),
+  cos: float('cos', 'Math.cos(a)', 'cos(a)', (x) => neg(sin(x))),
+  tanh: float('tanh', 'Math.tanh(a)', 'tanh_(a)', (_, y) => B.sub(1, B.mul(y, y))),
+  sigmoid: float('sigmoid', '1 / (1 + Math.exp(-a))', 'sigmoid_(a)', (_, y) => B.mul(y, B.sub(1, y))),
+  erf: float('erf', 'erf(a)', 'erf_(a)', (x) => B.mul(exp(neg(B.mul(x, x))), 2 / Math.sqrt(Math.PI))),
+  relu: { name: 'relu', expr: { float: 'a > 0 ? a : 0', int: 'a > 0 ? a : 0' }, gpu: { float: 'select(0.0, a, a > 0.0)', int: 'max(a, 0)' }, deriv: (x) => B.cast(B.greater(x, 0), x.dtype) },
+  floor: { name: 'floor', expr: { float: 'Math.floor(a)', int: 'a' }, gpu: { float: 'floor(a)', int: 'a' } },
+  ceil: { name: 'ceil', expr: { float: 'Math.ceil(a)', int: 'a' }, gpu: { float: 'ceil(a)', int: 'a' } },
+  // WGSL's round() is round-half-to-even, like the CPU's roundEven.
+  round: { name: 'round', expr: { float: 'roundEven(a)', int: 'a' }, gpu: { float: 'round(a)', int: 'a' } },
+  logicalNot: { name: 'logicalNot', expr: { bool: 'a ? 0 : 1' }, gpu: { bool: 'select(1u, 0u, a != 0u)' }, hint: 'compare first, e.g. notEqual(x, 0)' },
+  isNan: { name: 'isNan', expr: { float: 'a !== a ? 1 : 0', int: '0', bool: '0' }, gpu: { float: 'select(0u, 1u, isnan_(a))', int: '0u', bool: '0u' }, out: 'bool' },
+  isFinite: { name: 'isFinite', expr: { float: 'Number.isFinite(a) ? 1 : 0', int: '1', bool: '1' }, gpu: { float: 'select(0u, 1u, isfinite_(a))', int: '1u', bool: '1u' }, out: 'bool' },
 } satisfies Record<string, UnarySpec>
 
 export type UnaryName = keyof typeof unarySpecs

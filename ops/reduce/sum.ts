@@ -9,6 +9,7 @@ import { expectDTypes } from '../operand.js'
 import { batchFirst, broadcastTo, reshape } from '../shape/basic.js'
 import { reductionAxes } from './axes.js'
 import { reducedShape, sumAlong } from './kernels.js'
+import { reduceGpu, sumFold } from './wgsl.js'
 
 /** `axes`: normalized, sorted, unique. The primitive drops the reduced axes; wrappers add keepdims. */
 export type ReduceParams = { readonly axes: readonly number[] }
@@ -23,6 +24,7 @@ export const reduceSumRule: Rule<ReduceParams> = {
   jvp: (_, [t], { axes }) => [t === null ? null : bind1(reduceSumRule, [t], { axes })],
   vjp: ([ct], [x], { axes }) => [ct === null ? null : broadcastTo(reshape(ct, reducedShape(x!.shape, axes, true)), x!.shape)],
   vmap: ([x], [d], { axes }, n) => [[bind1(reduceSumRule, [batchFirst(x!, d!, n)], { axes: axes.map((a) => a + 1) })], [0]],
+  webgpu: (ctx, [x], { axes }, [o]) => [reduceGpu(ctx, 'reduceSum', sumFold(x!.dtype), x!, axes, o!)],
 }
 
 /**

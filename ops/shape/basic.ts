@@ -5,11 +5,13 @@
 import { fail } from '../../core/errors.js'
 import { bind1 } from '../../core/interpreters/stack.js'
 import type { BatchDim, Rule } from '../../core/rule.js'
-import { type Shape, broadcastShapes, checkShape, normalizeAxis, shapesEqual, size } from '../../core/shape.js'
+import { type Shape, broadcastShapes, checkShape, normalizeAxis, shapesEqual, size, stridesOf } from '../../core/shape.js'
 import { type Tensor, describeAval } from '../../core/tensor.js'
 import { elementwiseKernel } from '../elementwise/kernels.js'
 import { sumToShape } from '../reduce/sum.js'
 import { inversePermutation, permuteData } from './layout.js'
+import { stridedGatherGpu } from './wgsl.js'
+import { broadcastStridesPadded } from '../wgsl/prelude.js'
 
 export type ReshapeParams = { readonly shape: Shape }
 export type BroadcastParams = { readonly shape: Shape }
@@ -33,6 +35,7 @@ export const reshapeRule: Rule<ReshapeParams> = {
   jvp: (_, [t], { shape }) => [t === null ? null : reshape(t, shape)],
   vjp: ([ct], [x]) => [ct === null ? null : reshape(ct, x!.shape)],
   vmap: ([x], [d], { shape }, n) => [[reshape(batchFirst(x!, d!, n), [n, ...shape])], [0]],
+  webgpu: (ctx, [x], { shape }) => [ctx.reshape(x!, shape)],
 }
 
 /**
@@ -70,6 +73,7 @@ export const broadcastToRule: Rule<BroadcastParams> = {
     const padded = reshape(xb, [n, ...new Array(shape.length - (xb.shape.length - 1)).fill(1), ...xb.shape.slice(1)])
     return [[broadcastTo(padded, [n, ...shape])], [0]]
   },
+  webgpu: (ctx, [x], { shape }, [o]) => [stridedGatherGpu(ctx, 'broadcastTo', x!, o!, broadcastStridesPadded(x!.shape, shape))],
 }
 
 /** NumPy broadcasting of `x` to `shape`. x: T[...] → T[shape] */
@@ -89,6 +93,10 @@ export const transposeRule: Rule<TransposeParams> = {
   jvp: (_, [t], { perm }) => [t === null ? null : transpose(t, perm)],
   vjp: ([ct], _, { perm }) => [ct === null ? null : transpose(ct, inversePermutation(perm))],
   vmap: ([x], [d], { perm }, n) => [[transpose(batchFirst(x!, d!, n), [0, ...perm.map((p) => p + 1)])], [0]],
+  webgpu: (ctx, [x], { perm }, [o]) => {
+    const strides = stridesOf(x!.shape)
+    return [stridedGatherGpu(ctx, 'transpose', x!, o!, perm.map((p) => strides[p]!))]
+  },
 }
 
 /**

@@ -11,6 +11,7 @@ import { type Tensor, describeAval } from '../../core/tensor.js'
 import { forEachRow } from '../elementwise/kernels.js'
 import { describeAll } from '../operand.js'
 import { batchFirst } from './basic.js'
+import { fillGpu, stridedGatherGpu, stridedScatterGpu } from './wgsl.js'
 
 export type SliceParams = { readonly starts: readonly number[]; readonly limits: readonly number[]; readonly strides: readonly number[] }
 export type PadParams = { readonly lo: readonly number[]; readonly hi: readonly number[]; readonly interior: readonly number[]; readonly value: number }
@@ -52,6 +53,11 @@ export const sliceRule: Rule<SliceParams> = {
     return [bind1(padRule, [ct], { lo, hi, interior: strides.map((s, i) => (ct.shape[i] === 0 ? 0 : s - 1)), value: 0 })]
   },
   vmap: ([x], [d], p, n) => [[bind1(sliceRule, [batchFirst(x!, d!, n)], { starts: [0, ...p.starts], limits: [n, ...p.limits], strides: [1, ...p.strides] })], [0]],
+  webgpu: (ctx, [x], { starts, strides }, [o]) => {
+    const inStrides = stridesOf(x!.shape)
+    const base = starts.reduce((a, s, i) => a + s * inStrides[i]!, 0)
+    return [stridedGatherGpu(ctx, 'slice', x!, o!, inStrides.map((s, i) => s * strides[i]!), base)]
+  },
 }
 
 export const padRule: Rule<PadParams> = {
@@ -85,6 +91,13 @@ export const padRule: Rule<PadParams> = {
     return [bind1(sliceRule, [ct], { starts: lo, limits, strides })]
   },
   vmap: ([x], [d], p, n) => [[bind1(padRule, [batchFirst(x!, d!, n)], { lo: [0, ...p.lo], hi: [0, ...p.hi], interior: [0, ...p.interior], value: p.value })], [0]],
+  webgpu: (ctx, [x], { lo, interior, value }, [o]) => {
+    const out = fillGpu(ctx, o!, value)
+    const outStrides = stridesOf(o!.shape)
+    const base = lo.reduce((a, l, i) => a + l * outStrides[i]!, 0)
+    stridedScatterGpu(ctx, 'pad', x!, out, outStrides.map((s, i) => s * (interior[i]! + 1)), base)
+    return [out]
+  },
 }
 
 export const concatRule: Rule<ConcatParams> = {
@@ -125,6 +138,16 @@ export const concatRule: Rule<ConcatParams> = {
     })
   },
   vmap: (xs, dims, { axis }, n) => [[bind1(concatRule, xs.map((x, i) => batchFirst(x, dims[i]!, n)), { axis: axis + 1 })], [0]],
+  webgpu: (ctx, xs, { axis }, [o]) => {
+    const out = ctx.alloc(o!)
+    const outStrides = stridesOf(o!.shape)
+    let start = 0
+    for (const x of xs) {
+      stridedScatterGpu(ctx, 'concat', x, out, outStrides, start * outStrides[axis]!)
+      start += x.shape[axis]!
+    }
+    return [out]
+  },
 }
 
 /**

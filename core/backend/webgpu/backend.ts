@@ -1,0 +1,133 @@
+/**
+ * The WebGPU backend record. Each primitive runs through its rule's `webgpu` lowering; tensors hold
+ * reference-counted buffer handles that are released when the tensor is garbage-collected (a
+ * FinalizationRegistry, which runs once the event loop turns) or, deterministically, at the end of a
+ * `scope` / on `dispose`. CPU tensors given to a WebGPU op are uploaded on the fly.
+ */
+import type { DType, TypedArray } from '../../dtype.js'
+import { fail } from '../../errors.js'
+import type { GpuArray, GpuContext } from '../../rule.js'
+import { type Shape, describe, shapesEqual, size } from '../../shape.js'
+import type { Aval, Concrete } from '../../tensor.js'
+import type { Backend } from '../backend.js'
+import type { GpuDevice } from './device.js'
+import { type GpuHandle, type Runtime, createRuntime, gpuBytes } from './runtime.js'
+
+export type WebGpuBackend = Backend & {
+  readonly runtime: Runtime
+  /** Releases the buffer behind `x` now (idempotent); later use of `x` fails with a clear message. */
+  readonly release: (x: Concrete) => void
+  /** Tensors created from now on until `endScope` are released at its end unless kept. */
+  readonly beginScope: () => void
+  readonly endScope: (keep: readonly Concrete[]) => void
+}
+
+export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
+  const runtime = createRuntime(gpu)
+  const released = new WeakSet<Concrete>()
+  const finalizer = new FinalizationRegistry<GpuHandle>((h) => runtime.releaseHandle(h))
+  const scopes: Concrete[][] = []
+
+  const wrap = (handle: GpuHandle, shape: Shape, dtype: DType): Concrete => {
+    const t: Concrete = { kind: 'tensor', backend: 'webgpu', shape, dtype, data: handle }
+    finalizer.register(t, handle, t)
+    scopes[scopes.length - 1]?.push(t)
+    return t
+  }
+
+  const release = (x: Concrete): void => {
+    if (x.backend !== 'webgpu' || released.has(x)) return
+    released.add(x)
+    finalizer.unregister(x)
+    runtime.releaseHandle(x.data as GpuHandle)
+  }
+
+  const upload = (data: TypedArray, shape: Shape, dtype: DType): Concrete => wrap(runtime.upload(data, dtype), shape, dtype)
+
+  const onDevice = (op: string, x: Concrete): GpuArray => {
+    if (x.backend === 'webgpu') {
+      if (released.has(x)) fail(op, `a ${describe(x.shape, x.dtype)} input was used after it was released (end of a scope, or dispose)`)
+      return { shape: x.shape, dtype: x.dtype, buffer: x.data }
+    }
+    if (x.backend === 'cpu') {
+      const h = runtime.upload(x.data as TypedArray, x.dtype)
+      // A temporary upload: released once this op's commands are recorded.
+      temporaries.push(h)
+      return { shape: x.shape, dtype: x.dtype, buffer: h }
+    }
+    return fail(op, `cannot use a tensor from the ${x.backend} backend on webgpu`)
+  }
+
+  let temporaries: GpuHandle[] = []
+  let allocated: GpuHandle[] = []
+  const ctx: GpuContext = {
+    alloc: (aval: Aval) => {
+      const h = runtime.allocHandle(gpuBytes(aval.dtype, size(aval.shape)))
+      allocated.push(h)
+      return { shape: aval.shape, dtype: aval.dtype, buffer: h }
+    },
+    dispatch: runtime.dispatch,
+    reshape: (x, shape) => {
+      if (size(shape) !== size(x.shape)) fail('webgpu', `internal reshape of ${describe(x.shape, x.dtype)} to [${shape.join(',')}]`)
+      return { shape, dtype: x.dtype, buffer: x.buffer }
+    },
+    maxWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension!,
+    maxWorkgroupStorageBytes: gpu.limits.maxComputeWorkgroupStorageSize!,
+  }
+
+  const backend: WebGpuBackend = {
+    name: 'webgpu',
+    runtime,
+    run: (rule, inputs, params, outAvals) => {
+      if (rule.webgpu === undefined) return fail(rule.name, 'has no WebGPU lowering yet; use the cpu backend for it')
+      temporaries = []
+      allocated = []
+      const args = inputs.map((x) => onDevice(rule.name, x))
+      let outs: GpuArray[]
+      try {
+        outs = rule.webgpu(ctx, args, params, outAvals)
+      } finally {
+        for (const h of temporaries) runtime.releaseHandle(h)
+      }
+      const handedOver = new Set<GpuHandle>()
+      const result = outs.map((o, i) => {
+        const aval = outAvals[i]!
+        if (!shapesEqual(o.shape, aval.shape) || o.dtype !== aval.dtype) {
+          fail(rule.name, `webgpu lowering returned ${describe(o.shape, o.dtype)} for output ${i}, expected ${describe(aval.shape, aval.dtype)} (internal error)`)
+        }
+        const h = o.buffer as GpuHandle
+        // An output from ctx.alloc takes over its reference the first time it is returned; an output that
+        // aliases an input (or is returned twice) takes a new one.
+        if (allocated.includes(h) && !handedOver.has(h)) handedOver.add(h)
+        else runtime.retain(h)
+        return wrap(h, o.shape, o.dtype)
+      })
+      // Scratch buffers allocated by the lowering but not returned go back to the pool.
+      for (const h of allocated) if (!handedOver.has(h)) runtime.releaseHandle(h)
+      return result
+    },
+    fromTypedArray: upload,
+    read: (x) => {
+      if (released.has(x)) return Promise.reject(new Error(`toArray: a ${describe(x.shape, x.dtype)} tensor was used after it was released`))
+      return runtime.download(x.data as GpuHandle, size(x.shape), x.dtype)
+    },
+    info: () => ({
+      backend: 'webgpu',
+      adapter: `${gpu.adapterName} (${gpu.vendor}${gpu.architecture ? `, ${gpu.architecture}` : ''})`,
+      liveBytes: runtime.pool.liveBytes(),
+      limits: gpu.limits,
+      features: gpu.features,
+    }),
+    release,
+    beginScope: () => void scopes.push([]),
+    endScope: (keep) => {
+      const created = scopes.pop() ?? []
+      const kept = new Set(keep)
+      for (const t of created) {
+        if (kept.has(t)) scopes[scopes.length - 1]?.push(t)
+        else release(t)
+      }
+    },
+  }
+  return backend
+}

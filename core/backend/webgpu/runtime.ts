@@ -1,0 +1,181 @@
+/**
+ * The WebGPU runtime: records dispatches into one command encoder and submits them in batches (at
+ * readback, or when the uniform arena is full), caches one pipeline per WGSL source, uploads and reads
+ * back data, and owns every buffer through reference-counted handles.
+ *
+ * Ordering: `queue.writeBuffer` is a queue operation, so an upload or the uniform arena write is ordered
+ * after every command buffer submitted before it. Two rules make batching safe with that: uniforms of a
+ * batch live at distinct offsets of one arena written just before the batch is submitted, and a released
+ * buffer is only reused after the batch that may still read it has been submitted (`pool.settle`).
+ */
+import type { DType, TypedArray } from '../../dtype.js'
+import { fail } from '../../errors.js'
+import type { GpuArray, GpuKernel } from '../../rule.js'
+import { describe } from '../../shape.js'
+import { type GpuDevice, checkDevice } from './device.js'
+import { type Pool, createPool } from './pool.js'
+
+/** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
+export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly bytes: number }
+
+const UNIFORM_BYTES = 256
+const ARENA_SLOTS = 512
+
+export type Runtime = {
+  readonly gpu: GpuDevice
+  readonly pool: Pool
+  readonly allocHandle: (bytes: number) => GpuHandle
+  readonly retain: (h: GpuHandle) => void
+  readonly releaseHandle: (h: GpuHandle) => void
+  readonly dispatch: (kernel: GpuKernel) => void
+  readonly upload: (data: TypedArray, dtype: DType) => GpuHandle
+  readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
+  readonly flush: () => void
+  readonly stats: () => { dispatches: number; submits: number; pipelines: number }
+}
+
+/** Bytes per element on the GPU (bool is one u32). */
+export const gpuBytes = (dtype: DType, count: number): number => 4 * count
+
+export const createRuntime = (gpu: GpuDevice): Runtime => {
+  const { device } = gpu
+  const pool = createPool(device)
+  const pipelines = new Map<string, GPUComputePipeline>()
+  const layouts = new Map<string, { bindGroup: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>()
+  const arena = device.createBuffer({ size: UNIFORM_BYTES * ARENA_SLOTS, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST })
+  const arenaData = new Uint32Array((UNIFORM_BYTES * ARENA_SLOTS) / 4)
+  let slots = 0
+  let encoder: GPUCommandEncoder | undefined
+  let dispatches = 0
+  let submits = 0
+
+  const layoutFor = (inputs: number, outputs: number) => {
+    const key = `${inputs}:${outputs}`
+    let l = layouts.get(key)
+    if (l === undefined) {
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } }]
+      for (let i = 0; i < inputs + outputs; i++) {
+        entries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } })
+      }
+      const bindGroup = device.createBindGroupLayout({ entries })
+      l = { bindGroup, pipeline: device.createPipelineLayout({ bindGroupLayouts: [bindGroup] }) }
+      layouts.set(key, l)
+    }
+    return l
+  }
+
+  const pipelineFor = (kernel: GpuKernel): GPUComputePipeline => {
+    let p = pipelines.get(kernel.code)
+    if (p === undefined) {
+      // Compile errors arrive through the error scope (the message includes the WGSL diagnostic).
+      // GPUShaderModule.getCompilationInfo is avoided: it aborts the process in the Dawn Node binding.
+      device.pushErrorScope('validation')
+      const module = device.createShaderModule({ code: kernel.code, label: kernel.name })
+      p = device.createComputePipeline({
+        label: kernel.name,
+        layout: layoutFor(kernel.inputs.length, kernel.outputs.length).pipeline,
+        compute: { module, entryPoint: 'main' },
+      })
+      void device.popErrorScope().then((error) => {
+        if (error !== null) gpu.report(`WebGPU kernel ${kernel.name} was rejected (internal error): ${error.message}`)
+      })
+      pipelines.set(kernel.code, p)
+    }
+    return p
+  }
+
+  const flush = (): void => {
+    if (encoder === undefined) return
+    if (slots > 0) device.queue.writeBuffer(arena, 0, arenaData, 0, (slots * UNIFORM_BYTES) / 4)
+    device.queue.submit([encoder.finish()])
+    submits++
+    encoder = undefined
+    slots = 0
+    pool.settle()
+  }
+
+  const handleOf = (x: GpuArray): GpuHandle => {
+    const h = x.buffer as GpuHandle
+    if (h.refs <= 0) fail('webgpu', `a ${describe(x.shape, x.dtype)} tensor was used after it was released (end of a scope, or dispose)`)
+    return h
+  }
+
+  const dispatch = (kernel: GpuKernel): void => {
+    checkDevice(gpu, kernel.name)
+    const [x, y, z] = kernel.workgroups
+    if (x === 0 || y === 0 || z === 0) return
+    const max = gpu.limits.maxComputeWorkgroupsPerDimension!
+    if (x > max || y > max || z > max) fail(kernel.name, `dispatch of ${x}x${y}x${z} workgroups exceeds the device limit ${max} per dimension (internal: split the grid)`)
+    if (slots === ARENA_SLOTS) flush()
+    const words = kernel.uniforms ?? []
+    if (words.length > UNIFORM_BYTES / 4) fail(kernel.name, `${words.length} uniform words exceed the 64-word block (internal error)`)
+    const base = (slots * UNIFORM_BYTES) / 4
+    for (let i = 0; i < words.length; i++) arenaData[base + i] = words[i]! >>> 0
+    const pipeline = pipelineFor(kernel)
+    const buffers = [...kernel.inputs, ...kernel.outputs].map((a) => handleOf(a).buffer)
+    const bindGroup = device.createBindGroup({
+      layout: layoutFor(kernel.inputs.length, kernel.outputs.length).bindGroup,
+      entries: [
+        { binding: 0, resource: { buffer: arena, offset: slots * UNIFORM_BYTES, size: UNIFORM_BYTES } },
+        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+      ],
+    })
+    slots++
+    encoder ??= device.createCommandEncoder()
+    const pass = encoder.beginComputePass()
+    pass.setPipeline(pipeline)
+    pass.setBindGroup(0, bindGroup)
+    pass.dispatchWorkgroups(x, y, z)
+    pass.end()
+    dispatches++
+  }
+
+  const allocHandle = (bytes: number): GpuHandle => {
+    const limit = gpu.limits.maxStorageBufferBindingSize!
+    if (bytes > limit) fail('webgpu', `a tensor of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${limit} bytes); split it or use the cpu backend`)
+    const buffer = pool.acquire(bytes)
+    return { buffer, refs: 1, bytes }
+  }
+
+  const upload = (data: TypedArray, dtype: DType): GpuHandle => {
+    const h = allocHandle(gpuBytes(dtype, data.length))
+    if (data.length > 0) {
+      const words = dtype === 'bool' ? Uint32Array.from(data) : data
+      device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.length * 4)
+    }
+    return h
+  }
+
+  const download = async (h: GpuHandle, count: number, dtype: DType): Promise<TypedArray> => {
+    checkDevice(gpu, 'toArray')
+    const bytes = Math.max(4, count * 4)
+    const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+    encoder ??= device.createCommandEncoder()
+    encoder.copyBufferToBuffer(h.buffer, 0, staging, 0, staging.size)
+    flush()
+    await staging.mapAsync(GPUMapMode.READ)
+    const raw = staging.getMappedRange().slice(0, count * 4)
+    staging.unmap()
+    staging.destroy()
+    checkDevice(gpu, 'toArray')
+    if (dtype === 'float32') return new Float32Array(raw)
+    if (dtype === 'int32') return new Int32Array(raw)
+    return Uint8Array.from(new Uint32Array(raw), (v) => (v !== 0 ? 1 : 0))
+  }
+
+  return {
+    gpu,
+    pool,
+    allocHandle,
+    retain: (h) => void h.refs++,
+    releaseHandle: (h) => {
+      if (h.refs <= 0) return
+      if (--h.refs === 0) pool.release(h.buffer)
+    },
+    dispatch,
+    upload,
+    download,
+    flush,
+    stats: () => ({ dispatches, submits, pipelines: pipelines.size }),
+  }
+}

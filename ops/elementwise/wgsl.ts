@@ -1,0 +1,59 @@
+/**
+ * WebGPU lowering shared by every elementwise primitive. One shader per (expression, operand dtypes):
+ * a flat variant when each operand has the output's size or is a single value, and a strided variant for
+ * general broadcasting (output shape and operand strides in the uniforms, rank ≤ 8).
+ */
+import type { DType } from '../../core/dtype.js'
+import { fail } from '../../core/errors.js'
+import type { GpuArray, GpuContext } from '../../core/rule.js'
+import type { Aval } from '../../core/tensor.js'
+import { MAX_RANK, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+
+const NAMES = ['a', 'b', 'c'] as const
+const ARRAYS = ['A', 'B', 'C'] as const
+
+/** The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array. */
+const source = (expr: string, dtypes: readonly DType[], out: DType, strided: boolean): string => {
+  const bindings = storageBindings(dtypes.map((d, k) => [ARRAYS[k]!, d]), [['O', out]])
+  // Uniform words: flat = [n, isScalar0, isScalar1, isScalar2]; strided = [n, rank, shape[8], strides_k[8]...].
+  const offsets = strided ? dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n') : ''
+  const loads = dtypes.map((_, k) => `  let ${NAMES[k]} = ${ARRAYS[k]}[${strided ? `off${k}(idx)` : `select(idx, 0u, u(${k + 1}u) == 1u)`}];`).join('\n')
+  return `${uniformBlock}
+${mathHelpers}
+${bindings}
+${offsets}
+${main1d()}
+  if (idx >= u(0u)) { return; }
+${loads}
+  O[idx] = ${expr};
+}`
+}
+
+/**
+ * Runs `expr` elementwise with broadcasting. `expr` sees operands as their WGSL types (f32, i32, or u32
+ * for bool) and must produce the output's WGSL type.
+ */
+export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inputs: readonly GpuArray[], out: Aval): GpuArray => {
+  if (out.shape.length > MAX_RANK) fail(name, `rank ${out.shape.length} exceeds the WebGPU limit of ${MAX_RANK} for elementwise ops`)
+  const o = ctx.alloc(out)
+  const n = out.shape.reduce((p, d) => p * d, 1)
+  if (n === 0) return o
+  const sizes = inputs.map((x) => x.shape.reduce((p, d) => p * d, 1))
+  const flat = sizes.every((s) => s === n || s === 1)
+  const dtypes = inputs.map((x) => x.dtype)
+  const uniforms = flat
+    ? [n, ...sizes.map((s) => (s === 1 && n !== 1 ? 1 : 0))]
+    : [n, out.shape.length, ...padShape(out.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, out.shape))]
+  ctx.dispatch({ name, code: source(expr, dtypes, out.dtype, !flat), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, n) })
+  return o
+}
+
+/** Expression converting a value of WGSL type for `from` to `to` with the CPU reference's rules. */
+export const castExpr = (v: string, from: DType, to: DType): string => {
+  if (from === to) return v
+  // Tested on the bits: NaN must count as true, and fast-math drivers may fold `NaN != 0.0` to false.
+  if (to === 'bool') return from === 'float32' ? `select(0u, 1u, (bitcast<u32>(${v}) & 0x7fffffffu) != 0u)` : `select(0u, 1u, ${v} != 0${from === 'int32' ? '' : 'u'})`
+  if (to === 'float32') return `f32(${v})`
+  return from === 'float32' ? `f2i_(${v})` : `i32(${v})`
+}
+

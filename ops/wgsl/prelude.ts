@@ -1,0 +1,133 @@
+/**
+ * Shared WGSL for lowerings: the uniform block, dtype mapping, the 1-D dispatch grid (split into two
+ * dimensions past 65,535 workgroups), broadcast index math with shapes in uniforms, and scalar helpers
+ * that WGSL lacks or leaves implementation-defined (NaN-propagating max/min, pow of negative bases,
+ * log1p/expm1/erf accurate near 0). Kernels are keyed by their source, so nothing shape-specific may be
+ * baked into the source: shapes, strides and sizes go through `uniforms`.
+ */
+import type { DType } from '../../core/dtype.js'
+import type { GpuArray, GpuContext } from '../../core/rule.js'
+import { type Shape, stridesOf } from '../../core/shape.js'
+
+export const WORKGROUP = 256
+export const MAX_RANK = 8
+
+/** The WGSL storage type of a dtype (bool is one u32 per element). */
+export const wgslType = (d: DType): string => (d === 'float32' ? 'f32' : d === 'int32' ? 'i32' : 'u32')
+
+/** Bit pattern of a float for the uniform block. */
+export const f32Bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0]!
+
+/** Declares the uniform block (binding 0) with accessors `u(i)` (u32), `ui(i)` (i32), `uf(i)` (f32). */
+export const uniformBlock = `
+@group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
+fn u(i: u32) -> u32 { return U[i >> 2u][i & 3u]; }
+fn ui(i: u32) -> i32 { return bitcast<i32>(u(i)); }
+fn uf(i: u32) -> f32 { return bitcast<f32>(u(i)); }
+`
+
+/** Declares storage bindings: inputs (read) from binding 1, then outputs (read_write). */
+export const storageBindings = (inputs: readonly [string, DType][], outputs: readonly [string, DType][]): string =>
+  [
+    ...inputs.map(([name, d], i) => `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<${wgslType(d)}>;`),
+    ...outputs.map(([name, d], i) => `@group(0) @binding(${inputs.length + i + 1}) var<storage, read_write> ${name}: array<${wgslType(d)}>;`),
+  ].join('\n')
+
+/** Workgroup counts for `threads` invocations of WORKGROUP each, split over x and y past the limit. */
+export const grid1d = (ctx: GpuContext, threads: number, perGroup = WORKGROUP): [number, number, number] => {
+  const groups = Math.ceil(threads / perGroup)
+  const max = ctx.maxWorkgroupsPerDimension
+  return groups <= max ? [groups, 1, 1] : [max, Math.ceil(groups / max), 1]
+}
+
+/** Entry point header for 1-D kernels: defines `idx` (global linear invocation index). */
+export const main1d = (perGroup = WORKGROUP): string => `
+@compute @workgroup_size(${perGroup})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * ${perGroup}u;`
+
+/** Strides of `shape` broadcast to `outShape`, padded to MAX_RANK (0 on broadcast axes). */
+export const broadcastStridesPadded = (shape: Shape, outShape: Shape): number[] => {
+  const own = stridesOf(shape)
+  const offset = outShape.length - shape.length
+  const strides = outShape.map((d, i) => (i < offset || shape[i - offset] === 1 ? 0 : own[i - offset]!))
+  return [...strides, ...new Array(MAX_RANK - strides.length).fill(0)]
+}
+
+export const padShape = (shape: Shape): number[] => [...shape, ...new Array(MAX_RANK - shape.length).fill(1)]
+
+/**
+ * WGSL `fn offsetK(i: u32) -> u32` mapping an output linear index to operand K's element offset, reading
+ * rank at word `rankWord`, the output shape at `shapeWord..+8` and the operand's strides at
+ * `stridesWord..+8`.
+ */
+export const offsetFn = (name: string, rankWord: number, shapeWord: number, stridesWord: number): string => `
+fn ${name}(i: u32) -> u32 {
+  var rem = i;
+  var off = 0u;
+  let rank = u(${rankWord}u);
+  for (var k = 0u; k < rank; k++) {
+    let ax = rank - 1u - k;
+    let d = u(${shapeWord}u + ax);
+    off += (rem % d) * u(${stridesWord}u + ax);
+    rem /= d;
+  }
+  return off;
+}`
+
+/** Scalar helpers with CPU-reference semantics. */
+export const mathHelpers = `
+fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isfinite_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+// NaN and Inf are built from a runtime value: WGSL rejects them as constant expressions.
+fn nan_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u); }
+fn inf_(x: f32) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0x80000000u) | 0x7f800000u); }
+fn maxf_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(a); } return max(a, b); }
+fn minf_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return nan_(a); } return min(a, b); }
+// Drivers may compile float math with fast-math assumptions ((1 + x) - 1 == x, no NaNs), so the
+// classic compensated formulas are unreliable here: near 0 these use series instead.
+fn log1p_(x: f32) -> f32 {
+  if (abs(x) >= 0.5) { return log(1.0 + x); }
+  // log1p(x) = 2 atanh(s), s = x / (2 + x), |s| < 1/3: odd series to s^13.
+  let s = x / (2.0 + x);
+  let s2 = s * s;
+  return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (0.2 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 / 13.0))))));
+}
+fn expm1_(x: f32) -> f32 {
+  if (abs(x) >= 0.5) { return exp(x) - 1.0; }
+  return x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x / 362880.0))))))));
+}
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (isnan_(a) || isnan_(b)) { return nan_(a); }
+  if (a == 0.0) { return select(0.0, inf_(1.0 + a * 0.0), b < 0.0); }
+  if (a < 0.0) {
+    if (fract(b) != 0.0) { return nan_(a); }
+    let r = pow(-a, b);
+    return select(r, -r, fract(b * 0.5) != 0.0);
+  }
+  return pow(a, b);
+}
+fn erf_(x: f32) -> f32 {
+  let z = abs(x);
+  if (z < 0.5) {
+    let x2 = x * x;
+    return 1.1283791670955126 * x * (1.0 - x2 * (1.0 / 3.0 - x2 * (0.1 - x2 * (1.0 / 42.0 - x2 * (1.0 / 216.0 - x2 / 1320.0)))));
+  }
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let e = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(e - 1.0, 1.0 - e, x >= 0.0);
+}
+fn tanh_(x: f32) -> f32 { let m = expm1_(2.0 * clamp(x, -15.0, 15.0)); return m / (m + 2.0); }
+fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn f2i_(x: f32) -> i32 {
+  if (isnan_(x)) { return 0; }
+  if (x >= 2147483520.0) { return 2147483647; }
+  if (x <= -2147483648.0) { return -2147483647 - 1; }
+  return i32(trunc(x));
+}
+`
+
+/** A shape's size, for guards. */
+export const threadsFor = (x: GpuArray): number => x.shape.reduce((a, b) => a * b, 1)
