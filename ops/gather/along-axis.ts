@@ -13,6 +13,7 @@ import { describeAll, expectDTypes } from '../operand.js'
 import { batchFirst, broadcastTo } from '../shape/basic.js'
 import { expectIndices } from './gather-nd.js'
 import { scatterAddKernel, takeAlongAxisKernel } from './kernels.js'
+import { scatterAddGpu, takeAlongAxisGpu } from './wgsl.js'
 
 export type AlongAxisParams = { readonly axis: number }
 
@@ -35,6 +36,8 @@ export const takeAlongAxisRule: Rule<AlongAxisParams> = {
   vjp: ([ct], [x, indices], params) => [ct === null ? null : bind1(scatterAddRule, [zeros(x!.shape, x!.dtype), indices!, ct], params), null],
   vmap: ([x, indices], [dx, di], { axis }, n) =>
     [[bind1(takeAlongAxisRule, [batchFirst(x!, dx!, n), batchFirst(indices!, di!, n)], { axis: axis + 1 })], [0]],
+  // Indices are checked on the CPU backend only; on WebGPU an out-of-range index reads 0 (see wgsl.ts).
+  webgpu: (ctx, [x, indices], { axis }, [o]) => [takeAlongAxisGpu(ctx, x!, indices!, axis, o!)],
 }
 
 export const scatterAddRule: Rule<AlongAxisParams> = {
@@ -52,6 +55,8 @@ export const scatterAddRule: Rule<AlongAxisParams> = {
   vjp: ([ct], [, indices], params) => (ct === null ? [null, null, null] : [ct, null, bind1(takeAlongAxisRule, [ct, indices!], params)]),
   vmap: ([x, indices, updates], [dx, di, du], { axis }, n) =>
     [[bind1(scatterAddRule, [batchFirst(x!, dx!, n), batchFirst(indices!, di!, n), batchFirst(updates!, du!, n)], { axis: axis + 1 })], [0]],
+  // On WebGPU an out-of-range index is dropped; float sums over repeated indices are atomic, in any order.
+  webgpu: (ctx, [x, indices, updates], { axis }) => [scatterAddGpu(ctx, x!, indices!, updates!, axis)],
 }
 
 /**

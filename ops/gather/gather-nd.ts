@@ -14,6 +14,7 @@ import { describeAll, expectDTypes } from '../operand.js'
 import { batchFirst, broadcastTo, moveAxis, reshape } from '../shape/basic.js'
 import { concat } from '../shape/slice.js'
 import { gatherNdKernel, scatterAddNdKernel } from './kernels.js'
+import { gatherNdGpu, scatterAddNdGpu } from './wgsl.js'
 
 /** `axis`: the first indexed axis of x; k (the indices' last dimension) axes are indexed. */
 export type GatherNdParams = { readonly axis: number }
@@ -49,6 +50,8 @@ const makeGatherPair = (gatherName: string, scatterName: string) => {
       const xb = moveAxis(batchFirst(x!, dx!, n), 0, axis)
       return [[bind1(gatherRule, [xb, withBatchCoordinate(ib, n)], { axis })], [axis]]
     },
+    // Indices are checked on the CPU backend only; on WebGPU an out-of-range tuple reads 0 (see wgsl.ts).
+    webgpu: (ctx, [x, indices], { axis }, [o]) => [gatherNdGpu(ctx, gatherName, x!, indices!, axis, o!)],
   }
   const scatterRule: Rule<GatherNdParams> = {
     name: scatterName,
@@ -71,6 +74,8 @@ const makeGatherPair = (gatherName: string, scatterName: string) => {
       const ub = moveAxis(batchFirst(updates!, du!, n), 0, axis)
       return [[bind1(scatterRule, [xb, withBatchCoordinate(batchFirst(indices!, di!, n), n), ub], { axis })], [axis]]
     },
+    // On WebGPU an out-of-range tuple is dropped; float sums over repeated indices are atomic, in any order.
+    webgpu: (ctx, [x, indices, updates], { axis }) => [scatterAddNdGpu(ctx, scatterName, x!, indices!, updates!, axis)],
   }
   return { gatherRule, scatterRule }
 }

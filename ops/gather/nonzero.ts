@@ -8,6 +8,7 @@ import { bind } from '../../core/interpreters/stack.js'
 import type { Rule } from '../../core/rule.js'
 import { type Tensor, describeAval } from '../../core/tensor.js'
 import { nonzeroKernel } from './kernels.js'
+import { nonzeroGpu } from './nonzero-wgsl.js'
 
 export type NonzeroParams = { readonly capacity: number; readonly fillValue: number }
 
@@ -21,6 +22,7 @@ export const nonzeroRule: Rule<NonzeroParams> = {
   cpu: ([x], { capacity, fillValue }) => nonzeroKernel(x!, capacity, fillValue),
   jvp: () => [null, null],
   vjp: () => [null],
+  webgpu: (ctx, [x], { capacity, fillValue }, outAvals) => nonzeroGpu(ctx, x!, capacity, fillValue, outAvals),
 }
 
 /**

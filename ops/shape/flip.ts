@@ -9,6 +9,7 @@ import { normalizeAxes, size, stridesOf } from '../../core/shape.js'
 import type { Tensor } from '../../core/tensor.js'
 import { forEachRow } from '../elementwise/kernels.js'
 import { batchFirst } from './basic.js'
+import { stridedGatherGpu } from './wgsl.js'
 
 /** `axes`: normalized, sorted, unique. */
 export type FlipParams = { readonly axes: readonly number[] }
@@ -37,6 +38,13 @@ export const flipRule: Rule<FlipParams> = {
   jvp: (_, [t], params) => [t === null ? null : bind1(flipRule, [t], params)],
   vjp: ([ct], _, params) => [ct === null ? null : bind1(flipRule, [ct], params)],
   vmap: ([x], [d], { axes }, n) => [[bind1(flipRule, [batchFirst(x!, d!, n)], { axes: axes.map((a) => a + 1) })], [0]],
+  // The same negative-stride read as the CPU kernel: the uniforms hold strides as u32 and WGSL's u32
+  // arithmetic wraps, so base + Σ i_k·(−s_k) lands on the right element modulo 2^32.
+  webgpu: (ctx, [x], { axes }, [o]) => {
+    const own = stridesOf(x!.shape)
+    const base = axes.reduce((a, ax) => a + Math.max(0, x!.shape[ax]! - 1) * own[ax]!, 0)
+    return [stridedGatherGpu(ctx, 'flip', x!, o!, own.map((s, i) => (axes.includes(i) ? -s : s)), base)]
+  },
 }
 
 /**
