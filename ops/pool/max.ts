@@ -19,6 +19,7 @@ import { type Aval, type Tensor, describeAval } from '../../core/tensor.js'
 import { describeAll } from '../operand.js'
 import { vmapFoldIntoN } from '../resize/fold.js'
 import { type PoolGeometry, type PoolOptions, poolGeometry } from './geometry.js'
+import { poolScatterGpu, poolSelectGpu } from './wgsl.js'
 
 export type PoolSelectParams = PoolGeometry
 
@@ -83,6 +84,7 @@ export const poolSelectRule: Rule<PoolSelectParams> = {
   jvp: ([keys], [, tv], g) => [tv === null ? null : poolSelect(keys!, tv!, g)],
   vjp: ([ct], [keys], g) => [null, ct === null ? null : poolScatter(keys!, ct, g)],
   vmap: (args, dims, g, n) => vmapFoldIntoN(args, dims, n, ([k, v]) => poolSelect(k!, v!, g)),
+  webgpu: (ctx, [keys, values], g, [o]) => [poolSelectGpu(ctx, keys!, values!, g, o!)],
 }
 
 export const poolScatterRule: Rule<PoolSelectParams> = {
@@ -104,6 +106,7 @@ export const poolScatterRule: Rule<PoolSelectParams> = {
   jvp: ([keys], [, tct], g) => [tct === null ? null : poolScatter(keys!, tct!, g)],
   vjp: ([ct], [keys], g) => [null, ct === null ? null : poolSelect(keys!, ct, g)],
   vmap: (args, dims, g, n) => vmapFoldIntoN(args, dims, n, ([k, c]) => poolScatter(k!, c!, g)),
+  webgpu: (ctx, [keys, ct], g, [o]) => [poolScatterGpu(ctx, keys!, ct!, g, o!)],
 }
 
 /** In each window, `values` at the argmax of `keys`. keys, values: f32[N,C,H,W] → f32[N,C,OH,OW] */

@@ -11,6 +11,7 @@ import type { Rule } from '../../core/rule.js'
 import { type Aval, type Tensor, describeAval } from '../../core/tensor.js'
 import { vmapFoldIntoN } from './fold.js'
 import { type AxisMap, applySeparable, axisTaps, transposeTaps } from './taps.js'
+import { resampleGpu } from './wgsl.js'
 
 /** The map of the H axis and of the W axis. */
 export type ResampleParams = { readonly h: AxisMap; readonly w: AxisMap }
@@ -32,6 +33,7 @@ export const resample2dRule: Rule<ResampleParams> = {
   jvp: (_, [t], params) => [t === null ? null : resample2d(t, params)],
   vjp: ([ct], _, params) => [ct === null ? null : resample2dTranspose(ct, params)],
   vmap: (args, dims, params, n) => vmapFoldIntoN(args, dims, n, ([x]) => resample2d(x!, params)),
+  webgpu: (ctx, [x], params, [o]) => [resampleGpu(ctx, x!, params, false, o!)],
 }
 
 export const resample2dTransposeRule: Rule<ResampleParams> = {
@@ -44,6 +46,7 @@ export const resample2dTransposeRule: Rule<ResampleParams> = {
   jvp: (_, [t], params) => [t === null ? null : resample2dTranspose(t, params)],
   vjp: ([ct], _, params) => [ct === null ? null : resample2d(ct, params)],
   vmap: (args, dims, params, n) => vmapFoldIntoN(args, dims, n, ([x]) => resample2dTranspose(x!, params)),
+  webgpu: (ctx, [ct], params, [o]) => [resampleGpu(ctx, ct!, params, true, o!)],
 }
 
 /** x: f32[N,C,h.inSize,w.inSize] → f32[N,C,h.outSize,w.outSize] */

@@ -45,7 +45,7 @@ const fromRows = (rows: number, cols: number, row: (r: number, push: (i: number,
 }
 
 /** PyTorch's `compute_scales_value`: 1/scale when the user gave one, else in/out (both as float32). */
-const sourceScale = (scale: number | null, inSize: number, outSize: number): number =>
+export const sourceScale = (scale: number | null, inSize: number, outSize: number): number =>
   scale !== null && scale > 0 ? f32(1 / scale) : f32(inSize / outSize)
 
 /** PyTorch's `nearest_idx`, including its exact shortcuts for equal sizes and exact 2× upsampling. */
@@ -55,15 +55,19 @@ const nearestSource = (o: number, inSize: number, outSize: number, scale: number
   return Math.min(Math.floor(f32(o * sourceScale(scale, inSize, outSize))), inSize - 1)
 }
 
+/** The float32 step between source positions of consecutive outputs in a linear map. */
+export const linearRatio = ({ inSize, outSize, alignCorners, scale }: Extract<AxisMap, { kind: 'linear' }>): number =>
+  alignCorners ? (outSize > 1 ? f32((inSize - 1) / (outSize - 1)) : 0) : sourceScale(scale, inSize, outSize)
+
 /** PyTorch's `compute_source_index_and_lambda` for linear modes: two taps per output. */
 const linearTaps = (o: number, map: Extract<AxisMap, { kind: 'linear' }>, push: (i: number, w: number) => void): void => {
-  const { inSize, outSize, alignCorners, scale } = map
+  const { inSize, outSize, alignCorners } = map
   if (inSize === outSize) {
     push(o, 1)
     push(o, 0)
     return
   }
-  const ratio = alignCorners ? (outSize > 1 ? f32((inSize - 1) / (outSize - 1)) : 0) : sourceScale(scale, inSize, outSize)
+  const ratio = linearRatio(map)
   const src = alignCorners ? f32(ratio * o) : Math.max(f32(f32(ratio * (o + 0.5)) - 0.5), 0)
   const i0 = Math.min(Math.floor(src), inSize - 1)
   const lambda1 = Math.min(Math.max(f32(src - i0), 0), 1)
