@@ -17,7 +17,13 @@ export type Backend = {
 export type BackendInfo = {
   readonly backend: string
   readonly adapter: string
+  /** GPU backends: the adapter's vendor and architecture as the driver reports them (may be empty). */
+  readonly vendor?: string
+  readonly architecture?: string
+  /** Bytes of the buffers held by live tensors. */
   readonly liveBytes: number
+  /** GPU backends: bytes of free buffers kept for reuse (bounded; see webgpu/pool.ts). */
+  readonly pooledBytes?: number
   readonly limits: Readonly<Record<string, number>>
   readonly features: readonly string[]
 }

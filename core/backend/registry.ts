@@ -13,19 +13,27 @@ export type BackendName = 'cpu' | 'webgpu'
 
 let current: Backend = cpuBackend
 let webgpu: WebGpuBackend | string | undefined
+let acquiring: Promise<WebGpuBackend | string> | undefined
 
 export const getBackendRecord = (): Backend => current
 
 /** The name of the backend that eager ops run on. */
 export const getBackend = (): BackendName => current.name as BackendName
 
-/** The WebGPU backend, creating it on first use; a string says why there is none. */
+/**
+ * The WebGPU backend, creating it on first use; a string says why there is none. Concurrent first calls
+ * share one acquisition. After the device is lost, the next call acquires a new device (ops on the lost
+ * one keep failing with the reason until then).
+ */
 export const webgpuBackend = async (): Promise<WebGpuBackend | string> => {
-  if (webgpu === undefined) {
-    const d = await acquireDevice()
+  if (typeof webgpu === 'object' && webgpu.runtime.gpu.lostReason() !== undefined) webgpu = undefined
+  if (webgpu !== undefined) return webgpu
+  acquiring ??= acquireDevice().catch((e: Error) => `acquiring a WebGPU device failed: ${e.message}`).then((d) => {
     webgpu = typeof d === 'string' ? d : createWebGpuBackend(d)
-  }
-  return webgpu
+    acquiring = undefined
+    return webgpu
+  })
+  return acquiring
 }
 
 /**

@@ -11,7 +11,7 @@ import { type Shape, describe, shapesEqual, size } from '../../shape.js'
 import type { Aval, Concrete } from '../../tensor.js'
 import type { Backend } from '../backend.js'
 import type { GpuDevice } from './device.js'
-import { type GpuHandle, type Runtime, createRuntime, gpuBytes } from './runtime.js'
+import { type GpuHandle, type Runtime, checkBindingSize, createRuntime, gpuBytes } from './runtime.js'
 
 export type WebGpuBackend = Backend & {
   readonly runtime: Runtime
@@ -36,21 +36,32 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
   }
 
   const release = (x: Concrete): void => {
-    if (x.backend !== 'webgpu' || released.has(x)) return
+    if (x.backend !== 'webgpu' || released.has(x) || !runtime.owns(x.data as GpuHandle)) return
     released.add(x)
     finalizer.unregister(x)
     runtime.releaseHandle(x.data as GpuHandle)
   }
 
-  const upload = (data: TypedArray, shape: Shape, dtype: DType): Concrete => wrap(runtime.upload(data, dtype), shape, dtype)
+  const upload = (data: TypedArray, shape: Shape, dtype: DType): Concrete => {
+    checkBindingSize(runtime.gpu, 'upload', gpuBytes(dtype, data.length), `a ${describe(shape, dtype)} tensor`)
+    return wrap(runtime.upload(data, dtype), shape, dtype)
+  }
+
+  /** Fails unless `x` is a live tensor of this device. */
+  const checkUsable = (op: string, x: Concrete): void => {
+    if (released.has(x)) fail(op, `a ${describe(x.shape, x.dtype)} tensor was used after it was released (end of a scope, or dispose)`)
+    if (!runtime.owns(x.data as GpuHandle)) {
+      fail(op, `a ${describe(x.shape, x.dtype)} tensor belongs to an earlier WebGPU device that was lost; recompute it on the current one`)
+    }
+  }
 
   const onDevice = (op: string, x: Concrete): GpuArray => {
     if (x.backend === 'webgpu') {
-      if (released.has(x)) fail(op, `a ${describe(x.shape, x.dtype)} input was used after it was released (end of a scope, or dispose)`)
+      checkUsable(op, x)
       return { shape: x.shape, dtype: x.dtype, buffer: x.data }
     }
     if (x.backend === 'cpu') {
-      const h = runtime.upload(x.data as TypedArray, x.dtype)
+      const h = runtime.upload(x.data as TypedArray, x.dtype, op)
       // A temporary upload: released once this op's commands are recorded.
       temporaries.push(h)
       return { shape: x.shape, dtype: x.dtype, buffer: h }
@@ -60,9 +71,10 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
 
   let temporaries: GpuHandle[] = []
   let allocated: GpuHandle[] = []
+  let currentOp = 'webgpu'
   const ctx: GpuContext = {
     alloc: (aval: Aval) => {
-      const h = runtime.allocHandle(gpuBytes(aval.dtype, size(aval.shape)))
+      const h = runtime.allocHandle(gpuBytes(aval.dtype, size(aval.shape)), currentOp)
       allocated.push(h)
       return { shape: aval.shape, dtype: aval.dtype, buffer: h }
     },
@@ -80,12 +92,18 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     runtime,
     run: (rule, inputs, params, outAvals) => {
       if (rule.webgpu === undefined) return fail(rule.name, 'has no WebGPU lowering yet; use the cpu backend for it')
+      // Oversized outputs are refused before any upload or dispatch of this op.
+      for (const o of outAvals) checkBindingSize(runtime.gpu, rule.name, gpuBytes(o.dtype, size(o.shape)), `the ${describe(o.shape, o.dtype)} result`)
+      currentOp = rule.name
       temporaries = []
       allocated = []
       const args = inputs.map((x) => onDevice(rule.name, x))
       let outs: GpuArray[]
       try {
         outs = rule.webgpu(ctx, args, params, outAvals)
+      } catch (e) {
+        for (const h of allocated) runtime.releaseHandle(h)
+        throw e
       } finally {
         for (const h of temporaries) runtime.releaseHandle(h)
       }
@@ -108,13 +126,20 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     },
     fromTypedArray: upload,
     read: (x) => {
-      if (released.has(x)) return Promise.reject(new Error(`toArray: a ${describe(x.shape, x.dtype)} tensor was used after it was released`))
+      try {
+        checkUsable('toArray', x)
+      } catch (e) {
+        return Promise.reject(e)
+      }
       return runtime.download(x.data as GpuHandle, size(x.shape), x.dtype)
     },
     info: () => ({
       backend: 'webgpu',
       adapter: `${gpu.adapterName} (${gpu.vendor}${gpu.architecture ? `, ${gpu.architecture}` : ''})`,
+      vendor: gpu.vendor,
+      architecture: gpu.architecture,
       liveBytes: runtime.pool.liveBytes(),
+      pooledBytes: runtime.pool.pooledBytes(),
       limits: gpu.limits,
       features: gpu.features,
     }),

@@ -24,6 +24,10 @@ export type GpuDevice = {
    * (e.g. a shader that failed to compile), which is returned once and then cleared.
    */
   readonly failure: () => string | undefined
+  /** Resolves with the reason once the device is lost (never rejects; pending forever while it lives). */
+  readonly whenLost: Promise<string>
+  /** The reason the device was lost, or undefined while it lives. */
+  readonly lostReason: () => string | undefined
   /** Records an error found asynchronously (e.g. a shader that failed validation). */
   readonly report: (message: string) => void
 }
@@ -56,8 +60,11 @@ export const acquireDevice = async (): Promise<GpuDevice | string> => {
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures })
   let lost: string | undefined
   let reported: string | undefined
-  void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') lost ??= `the WebGPU device was lost (${info.reason}): ${info.message}`
+  // Every loss counts, `destroyed` included: a destroyed device silently ignores commands and aborts
+  // readbacks, so an op after `device.destroy()` must fail with the reason rather than return nothing.
+  const whenLost = device.lost.then((info) => {
+    lost ??= `the WebGPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`
+    return lost
   })
   device.addEventListener('uncapturederror', (event) => {
     reported ??= `WebGPU reported an error: ${(event as GPUUncapturedErrorEvent).error.message}`
@@ -72,6 +79,8 @@ export const acquireDevice = async (): Promise<GpuDevice | string> => {
     architecture: info.architecture,
     features: [...device.features],
     limits: requiredLimits,
+    whenLost,
+    lostReason: () => lost,
     failure: () => {
       if (lost !== undefined) return lost
       const r = reported
@@ -82,8 +91,11 @@ export const acquireDevice = async (): Promise<GpuDevice | string> => {
   }
 }
 
+/** Appended to device-loss messages: the registry acquires a new device on the next request. */
+export const RECOVER = "; call setBackend('webgpu') to acquire a new device (tensors of the lost one must be recomputed)"
+
 /** Throws the recorded device failure, if any. */
 export const checkDevice = (gpu: GpuDevice, op: string): void => {
   const f = gpu.failure()
-  if (f !== undefined) fail(op, f)
+  if (f !== undefined) fail(op, gpu.lostReason() === undefined ? f : f + RECOVER)
 }

@@ -3,6 +3,11 @@
  * to 4 KiB, then eight steps per power of two, so waste stays under 12.5%) and recycled. A released
  * buffer only becomes reusable after the commands recorded so far are submitted (`settle`), so a pending
  * dispatch can never read data written into its buffer by a later upload.
+ *
+ * GPU memory held = live + pending (released, awaiting the next submit) + pooled (free, reusable).
+ * The runtime bounds pending by submitting early when it grows large; the pool bounds pooled by
+ * destroying the buffers of the least recently used size classes first, so a program whose working set
+ * changes (a new image size, a new batch size) does not keep the old one's buffers forever.
  */
 export type Pool = {
   readonly acquire: (bytes: number) => GPUBuffer
@@ -11,6 +16,10 @@ export type Pool = {
   readonly settle: () => void
   readonly liveBytes: () => number
   readonly pooledBytes: () => number
+  /** Bytes released since the last `settle` (not reusable yet, still allocated). */
+  readonly pendingBytes: () => number
+  /** Destroys free buffers, least recently used size classes first, until at most `keepBytes` remain. */
+  readonly trim: (keepBytes?: number) => void
 }
 
 export const sizeClass = (bytes: number): number => {
@@ -23,39 +32,61 @@ export const sizeClass = (bytes: number): number => {
 const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST
 
 export const createPool = (device: GPUDevice, maxPooledBytes = 1 << 30): Pool => {
+  // Insertion order of the map is recency of use: a class is moved to the end whenever it is used.
   const free = new Map<number, GPUBuffer[]>()
   let pending: GPUBuffer[] = []
   let live = 0
   let pooled = 0
+  let pendingTotal = 0
+
+  const touch = (size: number, list: GPUBuffer[]): void => {
+    free.delete(size)
+    free.set(size, list)
+  }
+
+  const trim = (keepBytes = 0): void => {
+    for (const [size, list] of free) {
+      while (pooled > keepBytes && list.length > 0) {
+        list.pop()!.destroy()
+        pooled -= size
+      }
+      if (list.length === 0) free.delete(size)
+      if (pooled <= keepBytes) return
+    }
+  }
+
   return {
     acquire: (bytes) => {
       const size = sizeClass(bytes)
-      const reuse = free.get(size)?.pop()
+      const list = free.get(size)
+      const reuse = list?.pop()
       live += size
       if (reuse !== undefined) {
         pooled -= size
+        touch(size, list!)
         return reuse
       }
       return device.createBuffer({ size, usage: USAGE() })
     },
     release: (buffer) => {
       live -= buffer.size
+      pendingTotal += buffer.size
       pending.push(buffer)
     },
     settle: () => {
       for (const buffer of pending) {
-        if (pooled + buffer.size > maxPooledBytes) {
-          buffer.destroy()
-          continue
-        }
         pooled += buffer.size
-        const list = free.get(buffer.size)
-        if (list === undefined) free.set(buffer.size, [buffer])
-        else list.push(buffer)
+        const list = free.get(buffer.size) ?? []
+        list.push(buffer)
+        touch(buffer.size, list)
       }
       pending = []
+      pendingTotal = 0
+      if (pooled > maxPooledBytes) trim(maxPooledBytes)
     },
     liveBytes: () => live,
     pooledBytes: () => pooled,
+    pendingBytes: () => pendingTotal,
+    trim,
   }
 }

@@ -12,7 +12,7 @@ import type { DType, TypedArray } from '../../dtype.js'
 import { fail } from '../../errors.js'
 import type { GpuArray, GpuKernel } from '../../rule.js'
 import { describe } from '../../shape.js'
-import { type GpuDevice, checkDevice } from './device.js'
+import { type GpuDevice, RECOVER, checkDevice } from './device.js'
 import { type Pool, createPool } from './pool.js'
 
 /** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
@@ -20,15 +20,29 @@ export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly byt
 
 const UNIFORM_BYTES = 256
 const ARENA_SLOTS = 512
+/**
+ * Released buffers are reusable only after the batch that may read them is submitted. Without an early
+ * submit, a loop over large tensors inside `scope` would allocate a fresh buffer per iteration until the
+ * arena fills (512 dispatches): 512 x 64 MiB for 16M-element tensors. Submitting once this much is
+ * pending bounds that memory at the cost of one extra submit per this many released bytes.
+ */
+const PENDING_FLUSH_BYTES = 64 << 20
+const LOSS_GRACE_MS = 200
+
+/** Resolves to undefined after `ms`, without keeping the process alive. */
+const delay = (ms: number): Promise<undefined> => new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref())
 
 export type Runtime = {
   readonly gpu: GpuDevice
   readonly pool: Pool
-  readonly allocHandle: (bytes: number) => GpuHandle
+  /** A fresh buffer of `bytes`; `op` names the operation in the error when it exceeds the binding limit. */
+  readonly allocHandle: (bytes: number, op?: string) => GpuHandle
+  /** Whether `h` was allocated by this runtime (a tensor from a lost, replaced device was not). */
+  readonly owns: (h: GpuHandle) => boolean
   readonly retain: (h: GpuHandle) => void
   readonly releaseHandle: (h: GpuHandle) => void
   readonly dispatch: (kernel: GpuKernel) => void
-  readonly upload: (data: TypedArray, dtype: DType) => GpuHandle
+  readonly upload: (data: TypedArray, dtype: DType, op?: string) => GpuHandle
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
   readonly stats: () => { dispatches: number; submits: number; pipelines: number }
@@ -36,6 +50,14 @@ export type Runtime = {
 
 /** Bytes per element on the GPU (bool is one u32). */
 export const gpuBytes = (dtype: DType, count: number): number => 4 * count
+
+/** Fails unless a buffer of `bytes` can be bound as storage on this adapter. */
+export const checkBindingSize = (gpu: GpuDevice, op: string, bytes: number, what = 'a tensor'): void => {
+  const limit = gpu.limits.maxStorageBufferBindingSize!
+  if (bytes > limit) {
+    fail(op, `${what} of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; split the work or use the cpu backend`)
+  }
+}
 
 export const createRuntime = (gpu: GpuDevice): Runtime => {
   const { device } = gpu
@@ -130,15 +152,26 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     dispatches++
   }
 
-  const allocHandle = (bytes: number): GpuHandle => {
-    const limit = gpu.limits.maxStorageBufferBindingSize!
-    if (bytes > limit) fail('webgpu', `a tensor of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${limit} bytes); split it or use the cpu backend`)
+  const owned = new WeakSet<GpuHandle>()
+  // Readbacks in flight, woken with the reason if the device is lost (one listener on `whenLost` for all,
+  // rather than one per readback that would pile up while the device lives).
+  const readers = new Set<(reason: string) => void>()
+  void gpu.whenLost.then((reason) => {
+    for (const wake of readers) wake(reason)
+    readers.clear()
+  })
+
+  const allocHandle = (bytes: number, op = 'webgpu'): GpuHandle => {
+    checkBindingSize(gpu, op, bytes)
+    if (pool.pendingBytes() >= PENDING_FLUSH_BYTES) flush()
     const buffer = pool.acquire(bytes)
-    return { buffer, refs: 1, bytes }
+    const h = { buffer, refs: 1, bytes }
+    owned.add(h)
+    return h
   }
 
-  const upload = (data: TypedArray, dtype: DType): GpuHandle => {
-    const h = allocHandle(gpuBytes(dtype, data.length))
+  const upload = (data: TypedArray, dtype: DType, op = 'upload'): GpuHandle => {
+    const h = allocHandle(gpuBytes(dtype, data.length), op)
     if (data.length > 0) {
       const words = dtype === 'bool' ? Uint32Array.from(data) : data
       device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.length * 4)
@@ -153,7 +186,22 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     encoder ??= device.createCommandEncoder()
     encoder.copyBufferToBuffer(h.buffer, 0, staging, 0, staging.size)
     flush()
-    await staging.mapAsync(GPUMapMode.READ)
+    // mapAsync rejects with a bare AbortError when the device is lost, and could wait forever on a
+    // device that dies mid-flight: race it with the loss so the caller gets the reason.
+    let failed = await new Promise<string | undefined>((resolve) => {
+      readers.add(resolve)
+      staging.mapAsync(GPUMapMode.READ).then(() => undefined, (e: Error) => `mapping the readback buffer failed (${e.name}${e.message ? `: ${e.message}` : ''})`)
+        .then((r) => {
+          readers.delete(resolve)
+          resolve(r)
+        })
+    })
+    if (failed !== undefined) {
+      staging.destroy()
+      // The loss itself may be reported a moment after the aborted mapping.
+      if (gpu.lostReason() === undefined) failed = (await Promise.race([gpu.whenLost, delay(LOSS_GRACE_MS)])) ?? failed
+      return fail('toArray', `cannot read back a ${describe([count], dtype)} tensor: ${failed}${gpu.lostReason() === undefined ? '' : RECOVER}`)
+    }
     const raw = staging.getMappedRange().slice(0, count * 4)
     staging.unmap()
     staging.destroy()
@@ -167,6 +215,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     gpu,
     pool,
     allocHandle,
+    owns: (h) => owned.has(h),
     retain: (h) => void h.refs++,
     releaseHandle: (h) => {
       if (h.refs <= 0) return
