@@ -16,6 +16,7 @@ import { scatterAddRule, takeAlongAxisRule } from '../gather/along-axis.js'
 import { batchFirst } from '../shape/basic.js'
 import { inversePermutation, permuteData } from '../shape/layout.js'
 import { slice } from '../shape/slice.js'
+import { sortGpu } from './wgsl.js'
 
 /** `axis` is normalized. */
 export type SortParams = { readonly axis: number; readonly descending: boolean }
@@ -63,6 +64,7 @@ export const sortRule: Rule<SortParams> = {
   vjp: ([ct], [x], { axis }, [, indices]) =>
     [ct === null ? null : bind1(scatterAddRule, [zeros(x!.shape, x!.dtype), indices!, ct], { axis })],
   vmap: ([x], [d], { axis, descending }, n) => [bind(sortRule, [batchFirst(x!, d!, n)], { axis: axis + 1, descending }), [0, 0]],
+  webgpu: (ctx, [x], { axis, descending }) => sortGpu(ctx, x!, axis, descending),
 }
 
 export type SortOptions = { readonly descending?: boolean }
