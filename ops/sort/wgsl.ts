@@ -42,7 +42,7 @@ const keyFn = (d: DType): string => {
   return 'fn key(b: u32) -> u32 { return b; }'
 }
 
-const compareExchange = `
+const lexicographicBefore = `
 fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool { return ka < kb || (ka == kb && ia < ib); }`
 
 /** Where a tile reads its pairs from and writes them to. */
@@ -64,7 +64,7 @@ const tileBindings = ({ load, store }: TileMode): string => {
 const tileSource = (d: DType, tile: number, mode: TileMode): string => `${uniformBlock}
 ${tileBindings(mode)}
 ${keyFn(d)}
-${compareExchange}
+${lexicographicBefore}
 var<workgroup> sk: array<u32, ${tile}>;
 var<workgroup> si: array<u32, ${tile}>;
 @compute @workgroup_size(${THREADS})
@@ -132,7 +132,7 @@ ${
 const stepSource = `${uniformBlock}
 @group(0) @binding(1) var<storage, read_write> K: array<u32>;
 @group(0) @binding(2) var<storage, read_write> J: array<u32>;
-${compareExchange}
+${lexicographicBefore}
 ${main1d()}
   if (idx >= u(0u)) { return; }
   let k = u(1u);
