@@ -12,6 +12,8 @@ export type Backend = {
   readonly fromTypedArray: (data: TypedArray, shape: Shape, dtype: DType) => Concrete
   readonly read: (x: Concrete) => Promise<TypedArray>
   readonly info: () => BackendInfo
+  /** Runs `fn` and returns the source of every GPU kernel it dispatched (GPU backends only). */
+  readonly recordKernels?: (fn: () => unknown) => string[]
 }
 
 export type BackendInfo = {

@@ -172,7 +172,7 @@ export const logicalOr = apply('logicalOr')
 export type CastParams = { readonly dtype: DType }
 
 // float→int32 truncates toward zero, saturates out of range and maps NaN to 0 (the WGSL lowering agrees).
-const castExpr = (from: DType, to: DType): string =>
+export const castExpr = (from: DType, to: DType): string =>
   to === 'bool' ? 'a !== 0 ? 1 : 0'
   : to === 'int32' && from === 'float32' ? '(a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : Math.trunc(a))'
   : 'a'

@@ -69,6 +69,10 @@ const helpers = {
   },
 }
 
+/** Compiles a JS function with `params` and `body`, with the scalar helpers (erf, roundEven) in scope. */
+export const compileLoop = (params: readonly string[], body: string): ((...args: unknown[]) => void) =>
+  new Function('H', `const { erf, roundEven } = H; return (${params.join(', ')}) => { ${body} }`)(helpers) as (...args: unknown[]) => void
+
 /**
  * Compiles the loops for an elementwise expression over inputs named a, b, c (e.g. `Math.exp(a)`,
  * `a + b`; `erf` and `roundEven` are in scope). Returns a kernel that broadcasts its operands to the
@@ -77,8 +81,7 @@ const helpers = {
 export const elementwiseKernel = (expr: string, arity: number) => {
   const names = argNames(arity)
   const arrays = names.map((n) => n.toUpperCase())
-  const compile = (params: string[], body: string) =>
-    new Function('H', `const { erf, roundEven } = H; return (${params.join(', ')}) => { ${body} }`)(helpers) as (...args: unknown[]) => void
+  const compile = compileLoop
   // Every operand has the output's size: one flat loop.
   // Every operand either has the output's size or is a single value (`x * 1.5`): one flat loop, with the
   // single values read once outside it. One variant per pattern of scalar operands, compiled on first use.

@@ -143,6 +143,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
       limits: gpu.limits,
       features: gpu.features,
     }),
+    recordKernels: runtime.recordKernels,
     release,
     beginScope: () => void scopes.push([]),
     endScope: (keep) => {

@@ -46,6 +46,8 @@ export type Runtime = {
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
   readonly stats: () => { dispatches: number; submits: number; pipelines: number }
+  /** Runs `fn` and returns the WGSL of every dispatch it recorded, in order. */
+  readonly recordKernels: (fn: () => unknown) => string[]
 }
 
 /** Bytes per element on the GPU (bool is one u32). */
@@ -70,6 +72,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   let encoder: GPUCommandEncoder | undefined
   let dispatches = 0
   let submits = 0
+  let recording: string[] | undefined
 
   const layoutFor = (inputs: number, outputs: number) => {
     const key = `${inputs}:${outputs}`
@@ -107,7 +110,8 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   }
 
   const flush = (): void => {
-    if (encoder === undefined) return
+    // Nothing recorded since the last submit: released buffers cannot be read by pending work.
+    if (encoder === undefined) return pool.settle()
     if (slots > 0) device.queue.writeBuffer(arena, 0, arenaData, 0, (slots * UNIFORM_BYTES) / 4)
     device.queue.submit([encoder.finish()])
     submits++
@@ -150,6 +154,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     pass.dispatchWorkgroups(x, y, z)
     pass.end()
     dispatches++
+    recording?.push(kernel.code)
   }
 
   const owned = new WeakSet<GpuHandle>()
@@ -226,5 +231,17 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     download,
     flush,
     stats: () => ({ dispatches, submits, pipelines: pipelines.size }),
+    recordKernels: (fn) => {
+      const outer = recording
+      const mine: string[] = []
+      recording = mine
+      try {
+        fn()
+      } finally {
+        recording = outer
+        outer?.push(...mine)
+      }
+      return mine
+    },
   }
 }

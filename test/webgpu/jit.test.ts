@@ -1,0 +1,59 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as F from '../../index.js'
+import type { Tensor } from '../../index.js'
+import { randn } from '../util/check.js'
+import { expectParity, gpuAvailable } from './gpu.js'
+
+const run = await gpuAvailable('jit')
+
+/** GPU dispatches one call of `f` makes, from jit's lowering on the webgpu backend. */
+const kernelsOnGpu = async (f: (...xs: Tensor[]) => unknown, ...args: (() => Tensor)[]): Promise<number> => {
+  await F.setBackend('webgpu')
+  try {
+    return F.jit(f as (...xs: Tensor[]) => Tensor).lower(...args.map((a) => a())).kernels
+  } finally {
+    await F.setBackend('cpu')
+  }
+}
+
+type Mlp = { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor }
+const mlpLoss = (p: Mlp, x: Tensor, y: Tensor) =>
+  F.neg(F.mean(F.sum(F.mul(F.logSoftmax(F.add(F.matmul(F.relu(F.add(F.matmul(x, p.w1), p.b1)), p.w2), p.b2), -1), F.oneHot(y, 10)), -1)))
+const mlpStep = (p: Mlp, x: Tensor, y: Tensor) => {
+  const [loss, g] = F.valueAndGrad(mlpLoss)(p, x, y)
+  return { loss, params: F.treeMap((w: Tensor, d: Tensor) => F.sub(w, F.mul(d, 0.01)), p, g) as Mlp }
+}
+const mlpArgs = (): [Mlp, Tensor, Tensor] => [
+  { w1: randn([64, 32], 1, 0.1), b1: randn([32], 2, 0.1), w2: randn([32, 10], 3, 0.1), b2: randn([10], 4, 0.1) },
+  randn([16, 64], 5),
+  F.tensor(Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 10), { shape: [16] }),
+]
+
+if (run) {
+  test('kernel counts: relu(x*2+1) is 1, the W4 chain is 1, softmax is 3', async () => {
+    assert.is(await kernelsOnGpu((x) => F.relu(F.add(F.mul(x, 2), 1)), () => randn([1000], 1)), 1)
+    assert.is(await kernelsOnGpu((x) => F.sub(F.mul(F.tanh(F.add(F.mul(x, 1.5), 0.5)), F.sigmoid(x)), F.mul(x, x)), () => randn([1000], 1)), 1)
+    assert.is(await kernelsOnGpu((x) => F.softmax(x, -1), () => randn([8, 100], 1)), 3)
+  })
+
+  test('an MLP training step: jit equals eager on webgpu, and its kernel count is reported', async () => {
+    await expectParity(() => F.jit(mlpStep)(...mlpArgs()), { rtol: 1e-4, atol: 1e-6 })
+    await F.setBackend('webgpu')
+    const [p, x, y] = mlpArgs()
+    const step = F.jit(mlpStep)
+    const lowered = step.lower(p, x, y)
+    console.log(`\n  MLP 64-32-10 train step (value-and-grad + SGD): ${lowered.kernels} GPU kernels per jitted call`)
+    assert.ok(lowered.kernels > 0 && lowered.kernels < 60, `${lowered.kernels} kernels`)
+    await F.setBackend('cpu')
+  })
+
+  test('jit results equal eager results on webgpu (fused chains, fused reductions)', async () => {
+    const f = (x: Tensor, y: Tensor) => [F.softmax(x, -1), F.sum(F.exp(F.sub(x, 1)), -1), F.relu(F.add(F.mul(x, y), 1)), F.logSoftmax(x)]
+    const x = () => randn([33, 257], 6)
+    const y = () => randn([257], 7)
+    await expectParity(() => F.jit(f)(x(), y()), { rtol: 2e-5, atol: 1e-6 })
+  })
+}
+
+test.run()
