@@ -1,0 +1,200 @@
+/**
+ * GPU memory under eager loops. What releases a dropped tensor's buffer:
+ *
+ * - `F.scope(fn)` / `F.dispose(tree)`: deterministic, at once. The bound for loops.
+ * - Finalization (a FinalizationRegistry): only after V8 runs a *full* mark-compact GC and the event
+ *   loop turns. V8 schedules full GCs by JS-heap growth; it cannot see GPU bytes. The scavenges that run
+ *   every few hundred ops do not collect registered tensors (measured: 40 scavenges, no release), so
+ *   the number of tensors dropped between releases is set by how fast old space grows — about 13,000
+ *   small ops in a fresh process, and no release at all within 15,000 ops (40,000 in a longer run) once
+ *   the process already holds ~50 MB of JS objects. Bytes in flight are that count times the tensor size: finalization is
+ *   a backstop, not a memory bound. The finalization case runs in a child process so its V8 heap is a
+ *   known, fresh one; no `--expose-gc` anywhere.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as F from '../../index.js'
+import { webgpuBackend } from '../../core/backend/registry.js'
+import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
+import { sizeClass } from '../../core/backend/webgpu/pool.js'
+import { throwsFovea } from '../util/check.js'
+import { lastJson, runChild } from './child.js'
+import { gpuAvailable } from './gpu.js'
+
+const run = await gpuAvailable('memory')
+
+const live = (): number => F.backendInfo().liveBytes
+const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(2)} MiB`
+
+/** Runs `body` on the WebGPU backend and restores the CPU backend afterwards. */
+const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<void> => {
+  await F.setBackend('webgpu')
+  try {
+    await body((await webgpuBackend()) as WebGpuBackend)
+  } finally {
+    await F.setBackend('cpu')
+  }
+}
+
+const rejectsFovea = async (p: Promise<unknown>, ...fragments: string[]): Promise<void> => {
+  try {
+    await p
+  } catch (e) {
+    assert.ok(F.isFoveaError(e), `expected a FoveaError, got ${String(e)}`)
+    for (const f of fragments) assert.ok((e as Error).message.includes(f), `"${(e as Error).message}" should contain "${f}"`)
+    return
+  }
+  assert.unreachable('expected a rejected FoveaError')
+}
+
+// Child: 25,000 dropped results of `add` on 4 KiB tensors, awaiting every 100 ops; then 15,000 more
+// with 50 MB of live JS objects (a program that holds data). Reports the ops at which live bytes fell
+// after the first 1,000 (before that, start-up and the previous phase's leftovers), the peak, and the
+// growth from op 1,000 to the end.
+const finalizationLoop = `
+import * as F from 'ROOT/index.ts'
+await F.setBackend('webgpu')
+const measure = async (ops) => {
+  const x = F.ones([1024])
+  let base = 0, peak = 0, prev = 0
+  const drops = []
+  for (let i = 0; i < ops; i++) {
+    F.add(x, i)
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r))
+    const live = F.backendInfo().liveBytes
+    if (i === 1000) base = live
+    if (i > 1000 && live < prev) drops.push(i)
+    if (i >= 1000) peak = Math.max(peak, live - base)
+    prev = live
+  }
+  return { peak, growth: prev - base, drops: drops.slice(0, 10) }
+}
+const fresh = await measure(25000)
+const ballast = Array.from({ length: 500000 }, (_, i) => ({ i, pair: [i, i + 1], name: 'item' + i }))
+const heavy = await measure(15000)
+console.log(JSON.stringify({ fresh, heavy, ballastItems: ballast.length }))
+`
+
+if (run) {
+  test('await every 100 ops: finalization releases dropped tensors within a bounded number of ops (fresh heap)', async () => {
+    const r = await runChild(finalizationLoop, {}, 180_000)
+    assert.is(r.code, 0, `child failed: ${r.stderr}`)
+    type Phase = { peak: number; growth: number; drops: number[] }
+    const { fresh, heavy } = lastJson<{ fresh: Phase; heavy: Phase }>(r.stdout)
+    const perOp = sizeClass(4096)
+    console.log(`\n  finalization, fresh heap, ops 1,000-25,000: peak ${MiB(fresh.peak)} above op 1,000 (${MiB(24000 * perOp)} allocated); releases at ops ${fresh.drops.join(', ')}` +
+      `\n  finalization, 50 MB of live JS objects, ops 1,000-15,000: growth ${MiB(heavy.growth)}; releases at ops ${heavy.drops.join(', ') || 'none'} (documented, not asserted)`)
+    // At least one full GC must come within 24,000 ops and bring live bytes down.
+    assert.ok(fresh.drops.length > 0, 'no release between op 1,000 and op 25,000')
+    assert.ok(fresh.peak < 0.75 * 24000 * perOp, `peak ${MiB(fresh.peak)} is close to keeping every tensor`)
+  })
+
+  test('F.scope per iteration: 10,000 ops in a synchronous loop keep live bytes flat', async () => {
+    await onGpu(async () => {
+      const x = F.ones([1024])
+      let acc = F.zeros([1024])
+      const base = live()
+      let peak = 0
+      for (let i = 0; i < 5000; i++) {
+        // Two ops per step; the loop-carried value leaves the scope and the previous one is disposed.
+        const next = F.scope(() => F.add(acc, F.mul(x, 0.5)))
+        F.dispose(acc)
+        acc = next
+        peak = Math.max(peak, live() - base)
+      }
+      console.log(`\n  scope loop, 10,000 ops on f32[1024]: live bytes between steps stay at ${base} (x and the carried value); peak above that ${peak}`)
+      // At most: the old and new loop-carried values and the one temporary.
+      assert.ok(peak <= 2 * sizeClass(4096), `peak ${peak} bytes`)
+      assert.is((await F.toArray(acc))[7], 2500)
+    })
+  })
+
+  test('F.scope over 4 MiB tensors: released buffers are reused, not piled up until the batch ends', async () => {
+    await onGpu(async (b) => {
+      b.runtime.flush()
+      b.runtime.pool.trim(0)
+      const x = F.zeros([1 << 20])
+      const pool = b.runtime.pool
+      const held = () => pool.liveBytes() + pool.pooledBytes() + pool.pendingBytes()
+      const base = held()
+      let peak = 0
+      for (let i = 0; i < 40; i++) {
+        F.scope(() => void F.mul(F.add(x, i), 2))
+        peak = Math.max(peak, held() - base)
+      }
+      const y = F.mul(F.add(x, 1), 2)
+      assert.is((await F.toArray(y))[12345], 2)
+      console.log(`\n  scope loop, 80 ops on f32[1M] (4 MiB each): peak held (live+pending+pooled) ${MiB(peak)}; without the early submit: ${MiB(80 * (1 << 22))}`)
+      // Pending is flushed past 64 MiB, so at most 64 MiB + the two buffers of one step (and the result).
+      assert.ok(peak <= 80 * 2 ** 20, `held ${MiB(peak)}`)
+    })
+  })
+
+  test('the pool trims least recently used size classes past its cap and on request', async () => {
+    await onGpu(async (b) => {
+      const pool = b.runtime.pool
+      b.runtime.flush()
+      pool.trim(0)
+      assert.is(pool.pooledBytes(), 0)
+      F.dispose([F.zeros([1000]), F.zeros([100000])])
+      b.runtime.flush()
+      assert.is(pool.pooledBytes(), sizeClass(4000) + sizeClass(400000))
+      assert.is(F.backendInfo().pooledBytes, pool.pooledBytes())
+      // Reusing the small class makes the large one the least recently used: trimming drops it first.
+      F.dispose(F.zeros([1000]))
+      b.runtime.flush()
+      pool.trim(sizeClass(4000))
+      assert.is(pool.pooledBytes(), sizeClass(4000))
+      const again = F.zeros([1000])
+      assert.is(pool.pooledBytes(), 0, 'the kept buffer is the one reused')
+      F.dispose(again)
+    })
+  })
+
+  test('F.dispose(tree) frees every leaf at once; a released tensor fails with a FoveaError', async () => {
+    await onGpu(async () => {
+      const tree = { a: F.add(F.ones([1000]), 1), b: [F.mul(F.ones([2000]), 2), F.cast(F.ones([3]), 'int32')], note: 'not a tensor' }
+      const before = live()
+      F.dispose(tree)
+      assert.is(before - live(), sizeClass(4000) + sizeClass(8000) + sizeClass(12))
+      F.dispose(tree)
+      assert.is(before - live(), sizeClass(4000) + sizeClass(8000) + sizeClass(12), 'dispose is idempotent')
+      throwsFovea(() => F.add(tree.a, 1), 'add', 'f32[1000]', 'released')
+      throwsFovea(() => F.sum(tree.b[1] as F.Tensor), 'reduceSum', 'i32[3]', 'released')
+      await rejectsFovea(F.toArray(tree.b[0] as F.Tensor), 'toArray', 'f32[2000]', 'released')
+      // A view shares its buffer: disposing the base keeps the view readable.
+      const base = F.add(F.ones([6]), 2)
+      const view = F.reshape(base, [2, 3])
+      F.dispose(base)
+      assert.equal([...(await F.toArray(view))], [3, 3, 3, 3, 3, 3])
+      const mid = live()
+      F.dispose(view)
+      assert.is(mid - live(), sizeClass(24))
+    })
+  })
+
+  test('a tensor leaked out of a scope is released with it and fails clearly afterwards', async () => {
+    await onGpu(async () => {
+      let leaked: F.Tensor | undefined
+      const kept = F.scope(() => {
+        leaked = F.exp(F.zeros([4]))
+        return { out: F.add(leaked, 1) }
+      })
+      assert.equal([...(await F.toArray(kept.out))], [2, 2, 2, 2])
+      throwsFovea(() => F.neg(leaked!), 'neg', 'f32[4]', 'released')
+      // A scope that throws releases what it created.
+      const before = live()
+      try {
+        F.scope(() => {
+          F.add(F.ones([100]), 1)
+          throw new Error('boom')
+        })
+      } catch {
+        /* expected */
+      }
+      assert.is(live(), before)
+    })
+  })
+}
+
+test.run()
