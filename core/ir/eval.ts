@@ -3,9 +3,9 @@
  * any outer transformation), and an intermediate value is released as soon as its last reader has run —
  * the memory plan: buffers return to the pool in time for later equations of the same call to reuse them.
  */
-import { disposeAll } from '../backend/registry.js'
+import { disposeAll, getBackendRecord } from '../backend/registry.js'
 import { bind } from '../interpreters/stack.js'
-import type { Tensor } from '../tensor.js'
+import type { Concrete, Tensor } from '../tensor.js'
 import { type Program, type Var, usesOf } from './program.js'
 
 export const evalProgram = (p: Program, args: readonly Tensor[]): Tensor[] => {
@@ -14,8 +14,14 @@ export const evalProgram = (p: Program, args: readonly Tensor[]): Tensor[] => {
   for (const { v, value } of p.consts) env.set(v, value)
   const remaining = usesOf(p.eqns, p.outputs)
   const owned = new Set<Var>()
+  const backend = getBackendRecord()
   for (const e of p.eqns) {
-    const outs = bind(e.rule, e.inputs.map((v) => env.get(v)!), e.params)
+    const ins = e.inputs.map((v) => env.get(v)!)
+    // Replaying on concrete values: shapes were checked when the program was traced, so the equation goes
+    // straight to the backend. Under an outer transformation it goes through bind like any op.
+    const outs = ins.every((x) => x.kind === 'tensor')
+      ? backend.run(e.rule, ins as Concrete[], e.params, e.outputs.map((v) => v.aval))
+      : bind(e.rule, ins, e.params)
     e.outputs.forEach((v, i) => {
       env.set(v, outs[i]!)
       owned.add(v)

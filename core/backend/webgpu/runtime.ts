@@ -70,6 +70,14 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   const arenaData = new Uint32Array((UNIFORM_BYTES * ARENA_SLOTS) / 4)
   let slots = 0
   let encoder: GPUCommandEncoder | undefined
+  // One compute pass stays open across the dispatches of a batch: WebGPU orders dispatches within a pass
+  // (each is its own usage scope), and beginning a pass per dispatch costs more host time than the
+  // dispatch itself. It is ended before a copy and before submitting.
+  let pass: GPUComputePassEncoder | undefined
+  const endPass = (): void => {
+    pass?.end()
+    pass = undefined
+  }
   let dispatches = 0
   let submits = 0
   let recording: string[] | undefined
@@ -112,6 +120,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   const flush = (): void => {
     // Nothing recorded since the last submit: released buffers cannot be read by pending work.
     if (encoder === undefined) return pool.settle()
+    endPass()
     if (slots > 0) device.queue.writeBuffer(arena, 0, arenaData, 0, (slots * UNIFORM_BYTES) / 4)
     device.queue.submit([encoder.finish()])
     submits++
@@ -148,11 +157,10 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     })
     slots++
     encoder ??= device.createCommandEncoder()
-    const pass = encoder.beginComputePass()
+    pass ??= encoder.beginComputePass()
     pass.setPipeline(pipeline)
     pass.setBindGroup(0, bindGroup)
     pass.dispatchWorkgroups(x, y, z)
-    pass.end()
     dispatches++
     recording?.push(kernel.code)
   }
@@ -189,6 +197,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     const bytes = Math.max(4, count * 4)
     const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
     encoder ??= device.createCommandEncoder()
+    endPass()
     encoder.copyBufferToBuffer(h.buffer, 0, staging, 0, staging.size)
     flush()
     // mapAsync rejects with a bare AbortError when the device is lost, and could wait forever on a
