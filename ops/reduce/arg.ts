@@ -12,6 +12,7 @@ import { reshape } from '../shape/basic.js'
 import { singleAxis } from './axes.js'
 import { expectNonEmpty } from './chooser.js'
 import { reduceAlong, reducedShape, type StridedFold } from './kernels.js'
+import { argGpu } from './wgsl-arg.js'
 
 export type ArgParams = { readonly axis: number }
 
@@ -61,6 +62,7 @@ const argRule = (name: 'argmax' | 'argmin', line: StridedFold): Rule<ArgParams> 
       const physical = axis >= d ? axis + 1 : axis
       return [[bind1(rule, [x!], { axis: physical })], [physical < d ? d - 1 : d]]
     },
+    webgpu: (ctx, [x], { axis }, [o]) => [argGpu(ctx, name, x!, axis, o!)],
   }
   return rule
 }

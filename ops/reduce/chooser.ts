@@ -13,6 +13,7 @@ import { stopGradient } from '../transforms.js'
 import type { AxisArg } from './axes.js'
 import { reduceAlong, reducedShape, type StridedFold } from './kernels.js'
 import { type ReduceParams, sum } from './sum.js'
+import { extremumFold, reduceGpu } from './wgsl.js'
 import { keepReduced, reduceWith, vmapReduce } from './wrap.js'
 
 // NaN wins (NumPy and PyTorch propagate it): once m is NaN no comparison replaces it.
@@ -49,7 +50,7 @@ const tieWeights = (x: Tensor, y: Tensor, axes: readonly number[]): Tensor => {
   return div(hits, sum(hits, axes, true))
 }
 
-const chooserRule = (name: string, op: string, line: StridedFold): Rule<ReduceParams> => {
+const chooserRule = (name: string, op: 'max' | 'min', line: StridedFold): Rule<ReduceParams> => {
   const rule: Rule<ReduceParams> = {
     name,
     abstractEval: ([x], { axes }) => {
@@ -61,6 +62,7 @@ const chooserRule = (name: string, op: string, line: StridedFold): Rule<ReducePa
     jvp: ([x], [t], { axes }, [y]) => [t === null ? null : sum(mul(t, tieWeights(x!, y!, axes)), axes)],
     vjp: ([ct], [x], { axes }, [y]) => [ct === null ? null : mul(keepReduced(ct, x!.shape, axes), tieWeights(x!, y!, axes))],
     vmap: (args, dims, params) => vmapReduce(rule)(args, dims, params),
+    webgpu: (ctx, [x], { axes }, [o]) => [reduceGpu(ctx, name, extremumFold(op, x!.dtype), x!, axes, o!)],
   }
   return rule
 }

@@ -11,6 +11,7 @@ import { expectDTypes } from '../operand.js'
 import { reshape } from '../shape/basic.js'
 import { singleAxis } from './axes.js'
 import { scanAlong } from './kernels.js'
+import { cumsumGpu } from './wgsl-scan.js'
 
 export type CumsumParams = { readonly axis: number; readonly reverse: boolean }
 
@@ -44,6 +45,7 @@ export const cumsumRule: Rule<CumsumParams> = {
     if (d === null || d === undefined) return [[bind1(cumsumRule, [x!], { axis, reverse })], [null]]
     return [[bind1(cumsumRule, [x!], { axis: axis >= d ? axis + 1 : axis, reverse })], [d]]
   },
+  webgpu: (ctx, [x], { axis, reverse }) => [cumsumGpu(ctx, x!, axis, reverse)],
 }
 
 export type CumsumOptions = { readonly reverse?: boolean }

@@ -8,6 +8,7 @@ import { expectDTypes } from '../operand.js'
 import type { AxisArg } from './axes.js'
 import { reduceAlong, reducedShape, type StridedFold } from './kernels.js'
 import type { ReduceParams } from './sum.js'
+import { logicalFold, reduceGpu } from './wgsl.js'
 import { reduceWith, vmapReduce } from './wrap.js'
 
 const allLine: StridedFold = (data, start, length, stride) => {
@@ -20,7 +21,7 @@ const anyLine: StridedFold = (data, start, length, stride) => {
   return 0
 }
 
-const logicalRule = (name: string, op: string, line: StridedFold): Rule<ReduceParams> => {
+const logicalRule = (name: string, op: 'all' | 'any', line: StridedFold): Rule<ReduceParams> => {
   const rule: Rule<ReduceParams> = {
     name,
     abstractEval: ([x], { axes }) => {
@@ -31,6 +32,7 @@ const logicalRule = (name: string, op: string, line: StridedFold): Rule<ReducePa
     jvp: () => [null],
     vjp: () => [null],
     vmap: (args, dims, params) => vmapReduce(rule)(args, dims, params),
+    webgpu: (ctx, [x], { axes }, [o]) => [reduceGpu(ctx, name, logicalFold(op), x!, axes, o!)],
   }
   return rule
 }

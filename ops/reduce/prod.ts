@@ -20,6 +20,7 @@ import { inversePermutation } from '../shape/layout.js'
 import type { AxisArg } from './axes.js'
 import { reduceAlong, reducedShape, type StridedFold } from './kernels.js'
 import { type ReduceParams, sum } from './sum.js'
+import { prodFold, reduceGpu } from './wgsl.js'
 import { keepReduced, reduceWith, vmapReduce } from './wrap.js'
 
 const prodLine: StridedFold = (data, start, length, stride) => {
@@ -84,6 +85,7 @@ export const reduceProdRule: Rule<ReduceParams> = {
   jvp: ([x], [t], { axes }) => [t === null ? null : sum(mul(t, productOfOthers(x!, axes)), axes)],
   vjp: ([ct], [x], { axes }) => [ct === null ? null : mul(keepReduced(ct, x!.shape, axes), productOfOthers(x!, axes))],
   vmap: (args, dims, params) => vmapReduce(reduceProdRule)(args, dims, params),
+  webgpu: (ctx, [x], { axes }, [o]) => [reduceGpu(ctx, 'reduceProd', prodFold(x!.dtype), x!, axes, o!)],
 }
 
 /**
