@@ -7,7 +7,8 @@
  * one invocation per row). When a few very long rows would leave most of the GPU idle (a full reduction
  * to a scalar), each row is first cut into chunks folded by separate workgroups into a scratch array of
  * accumulators, which a second pass folds. The fold is given as WGSL snippets, so sum, max, min, prod,
- * all and any share this code. */
+ * all and any share this code.
+ */
 import type { DType } from '../../core/dtype.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'

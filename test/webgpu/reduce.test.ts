@@ -139,7 +139,7 @@ if (run) {
     await expectParity(() => [F.oneHot(F.tensor([[0, 3], [-1, 5]], { dtype: 'int32' }), 4), F.oneHot(randint([100], 37, -1, 11), 10, 'int32'), F.oneHot(F.tensor([2, 0], { dtype: 'int32' }), 3, 'bool')])
   })
 
-  test('gradients on webgpu equal those on cpu: max (with ties), prod (with a zero), cumsum, softmax, logsumexp, variance', async () => {
+  test('gradients on webgpu equal those on cpu: max (with ties), prod (with a zero), cumsum, softmax, logsumexp, variance, second order', async () => {
     const w = () => randn([5, 80], 38)
     await expectParity(() => F.grad((p: Tensor) => F.sum(F.mul(F.max(p, 1), F.tensor([1, 2, 3, 4, 5]))))(F.round(F.mul(randn([5, 80], 39), 2))))
     await expectParity(() => F.grad((p: Tensor) => F.sum(F.min(p, 0)))(randn([70, 3], 40)))
@@ -149,6 +149,9 @@ if (run) {
     await expectParity(() => F.grad((p: Tensor) => F.sum(F.mul(F.softmax(p), w())))(randn([5, 80], 44)), { rtol: 1e-4, atol: 1e-6 })
     await expectParity(() => F.grad((p: Tensor) => F.sum(F.mul(F.logSoftmax(p, 0), w())))(randn([5, 80], 45)), { rtol: 1e-4, atol: 1e-6 })
     await expectParity(() => F.grad((p: Tensor) => F.add(F.sum(F.logsumexp(p, 1)), F.sum(F.variance(p, 0))))(randn([5, 80], 46)), { rtol: 1e-4, atol: 1e-6 })
+    // Second order: the vjp rules are themselves differentiated on the GPU.
+    const inner = (q: Tensor) => F.add(F.sum(F.logsumexp(q, 1)), F.sum(F.prod(F.slice(q, [0, 0], [5, 6]), 1)))
+    await expectParity(() => F.grad((p: Tensor) => F.sum(F.mul(F.grad(inner)(p), w())))(uniform([5, 80], 47, 0.5, 1.5)), { rtol: 1e-4, atol: 1e-5 })
   })
 }
 
