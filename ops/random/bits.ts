@@ -11,6 +11,7 @@ import type { Tensor } from '../../core/tensor.js'
 import { describeAll } from '../operand.js'
 import { batchFirst } from '../shape/basic.js'
 import { threefryBlock } from './threefry.js'
+import { randomBitsGpu, unitFloatGpu } from './wgsl.js'
 
 export type RandomBitsParams = { readonly shape: Shape }
 
@@ -47,6 +48,7 @@ export const randomBitsRule: Rule<RandomBitsParams> = {
   jvp: () => [null],
   vjp: () => [null, null],
   vmap: ([k0, k1], [d0, d1], params, n) => [[bind1(randomBitsRule, [batchFirst(k0!, d0!, n), batchFirst(k1!, d1!, n)], params)], [0]],
+  webgpu: (ctx, [k0, k1], _, [o]) => [randomBitsGpu(ctx, k0!, k1!, o!)],
 }
 
 /** Raw words for key words `k0, k1`: i32[...K], i32[...K] → i32[...K, ...shape]. */
@@ -73,6 +75,7 @@ export const unitFloatRule: Rule<Record<string, never>> = {
   jvp: () => [null],
   vjp: () => [null],
   vmap: ([x], [d]) => [[bind1(unitFloatRule, [x!], {})], [d!]],
+  webgpu: (ctx, [x], _, [o]) => [unitFloatGpu(ctx, x!, o!)],
 }
 
 /** Random words → float32 in [0, 1) with 23 random bits. i32[...] → f32[...] */

@@ -10,6 +10,7 @@ import type { Rule } from '../../core/rule.js'
 import type { Tensor } from '../../core/tensor.js'
 import { exp, mul } from '../elementwise/index.js'
 import { describeAll } from '../operand.js'
+import { erfInvGpu } from './wgsl.js'
 
 /**
  * Giles' single-precision approximation (M. Giles, "Approximating the erfinv function", GPU Computing Gems
@@ -64,6 +65,7 @@ export const erfInvRule: Rule<Record<string, never>> = {
   jvp: (_, [t], __, [y]) => [t === null ? null : mul(t, derivative(y!))],
   vjp: ([ct], _, __, [y]) => [ct === null ? null : mul(ct, derivative(y!))],
   vmap: ([x], [d]) => [[bind1(erfInvRule, [x!], {})], [d!]],
+  webgpu: (ctx, [x], _, [o]) => [erfInvGpu(ctx, x!, o!)],
 }
 
 /** Inverse of `erf` on (-1, 1); ±1 → ±Inf, outside → NaN. x: f32[...] → f32[...] */

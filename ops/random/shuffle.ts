@@ -11,6 +11,7 @@ import { shapesEqual } from '../../core/shape.js'
 import type { Tensor } from '../../core/tensor.js'
 import { describeAll } from '../operand.js'
 import { batchFirst } from '../shape/basic.js'
+import { sortByWordsGpu } from './sort-wgsl.js'
 
 const INDEX_BITS = 2 ** 21
 
@@ -53,6 +54,7 @@ export const sortByWordsRule: Rule<Record<string, never>> = {
   jvp: () => [null],
   vjp: () => [null, null],
   vmap: ([words, values], [dw, dv], _, n) => [[bind1(sortByWordsRule, [batchFirst(words!, dw!, n), batchFirst(values!, dv!, n)], {})], [0]],
+  webgpu: (ctx, [words, values], _, [o]) => [sortByWordsGpu(ctx, words!, values!, o!)],
 }
 
 /**

@@ -16,12 +16,13 @@ import { broadcastAvals } from '../elementwise/binary.js'
 import { broadcastStrides, forEachRow } from '../elementwise/kernels.js'
 import { type TensorLike, asTensor, describeAll } from '../operand.js'
 import { batchFirst, reshape } from '../shape/basic.js'
+import { threefryGpu } from './wgsl.js'
 
 /** Random123's rotation constants R_32x2; rounds 4g..4g+3 use the half selected by the parity of g. */
-const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const
+export const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const
 
 /** Threefish's key-schedule parity constant: the third schedule word is k0 ^ k1 ^ C240. */
-const C240 = 0x1bd11bda
+export const C240 = 0x1bd11bda
 
 /**
  * One threefry2x32-20 block: key (k0, k1), counter (c0, c1) → writes the two output words to
@@ -89,6 +90,7 @@ export const threefryRule: Rule<Record<string, never>> = {
   jvp: () => [null, null],
   vjp: () => [null, null, null, null],
   vmap: (args, dims, _, n) => [bind(threefryRule, alignBatched(args, dims, n), {}), [0, 0]],
+  webgpu: (ctx, xs, _, [o]) => threefryGpu(ctx, xs, o!),
 }
 
 /**
