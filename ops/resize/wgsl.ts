@@ -82,7 +82,8 @@ ${coords}
   }
   var acc = 0.0;
   for (var i = r.s; i < r.e; i++) { acc += X[base + u32(i) * inner]; }
-  O[idx] = acc * r.w;
+  // A pooling window over an empty axis has no taps (and a zero divisor without countIncludePad).
+  O[idx] = select(0.0, acc * r.w, r.e > r.s);
 }`
 
 const transposeSource = `${uniformBlock}

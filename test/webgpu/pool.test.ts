@@ -31,9 +31,10 @@ if (run) {
     }
   })
 
-  test('maxPool2d: NaN wins as on the cpu; non-contiguous input; zero-size batch', async () => {
+  test('maxPool2d: NaN wins as on the cpu; non-contiguous input; vmap; zero-size batch', async () => {
     await expectParity(() => F.maxPool2d(F.tensor([1, NaN, 3, 2, 5, NaN, 0, 9, 4], { shape: [1, 1, 3, 3] }), { kernelSize: 2, stride: 1 }))
     await expectParity(() => F.maxPool2d(F.transpose(ties([5, 2, 3, 6], 3), [1, 3, 0, 2]), { kernelSize: 2, stride: 1, padding: 1 }), { rtol: 0, atol: 0 })
+    await expectParity(() => F.vmap((x: Tensor) => F.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), 2)(ties([1, 2, 7, 3, 8], 16)), { rtol: 0, atol: 0 })
     await expectParity(() => [F.maxPool2d(F.zeros([0, 3, 4, 4]), { kernelSize: 2 }), F.grad((x: Tensor) => F.sum(F.maxPool2d(x, { kernelSize: 2 })))(F.zeros([2, 0, 4, 4]))])
   })
 
@@ -57,6 +58,8 @@ if (run) {
       await expectParity(() => F.avgPool2d(randn([2, 3, 10, 9], 8), options), {}, JSON.stringify(options))
       await expectParity(() => F.grad(weighted((x) => F.avgPool2d(x, options), 9))(randn([2, 3, 10, 9], 10)), {}, `grad ${JSON.stringify(options)}`)
     }
+    // An empty H axis still gives one window per column (all padding): zeros, never 0/0.
+    await expectParity(() => [F.avgPool2d(F.zeros([1, 2, 0, 4]), { kernelSize: 2, padding: 1, countIncludePad: false }), F.avgPool2d(F.zeros([1, 2, 0, 4]), { kernelSize: 2, padding: 1 })])
   })
 
   test('adaptiveAvgPool2d: divisible, overlapping and repeating bins, global pooling, gradients', async () => {

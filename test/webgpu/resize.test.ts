@@ -50,7 +50,8 @@ if (run) {
     await expectParity(() => F.grad((x: Tensor) => F.sum(F.mul(F.grad(weighted(f, 4))(x), F.square(x))))(randn([1, 2, 4, 7], 5)))
   })
 
-  test('non-contiguous input, zero-size batch', async () => {
+  test('non-contiguous input, vmap, zero-size batch', async () => {
+    await expectParity(() => F.vmap((x: Tensor) => F.interpolate(x, { size: [7, 4], mode: 'bilinear', alignCorners: true }), 1)(randn([2, 3, 2, 5, 6], 11)))
     await expectParity(() => F.interpolate(F.transpose(randn([6, 2, 3, 5], 6), [1, 2, 0, 3]), { size: [8, 3], mode: 'bilinear' }))
     await expectParity(() => F.interpolate(F.zeros([0, 2, 3, 3]), { size: [5, 5], mode: 'nearest' }))
   })
