@@ -95,3 +95,33 @@ export const treeMap = <R>(fn: (leaf: any, ...rest: any[]) => R, tree: unknown, 
   })
   return treeUnflatten(def, leaves.map((leaf, i) => fn(leaf, ...others.map((o) => o[i]))))
 }
+
+/**
+ * Leaves with PyTorch-style dotted names: object keys and array indices joined by '.', in flatten order
+ * (`{ res2: [{ conv1: { weight } }] }` → `res2.0.conv1.weight`). This is how param trees map to
+ * checkpoint keys.
+ */
+export const treeFlattenNamed = (tree: unknown): [string, unknown][] => {
+  const out: [string, unknown][] = []
+  const walk = (x: unknown, path: string): void => {
+    const [, def] = treeFlatten(x)
+    if (def.kind === 'leaf') {
+      out.push([path, x])
+      return
+    }
+    if (def.kind === 'none') return
+    if (Array.isArray(x)) x.forEach((c, i) => walk(c, path === '' ? String(i) : `${path}.${i}`))
+    else for (const k of Object.keys(x as object).sort()) walk((x as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`)
+  }
+  walk(tree, '')
+  return out
+}
+
+/** Rebuilds a tree of the same structure as `like` from a name → leaf table; reports missing names. */
+export const treeUnflattenNamed = <T>(like: T, values: ReadonlyMap<string, unknown> | Readonly<Record<string, unknown>>): T => {
+  const get = (name: string): unknown => (values instanceof Map ? values.get(name) : (values as Record<string, unknown>)[name])
+  const named = treeFlattenNamed(like)
+  const missing = named.filter(([name]) => get(name) === undefined).map(([name]) => name)
+  if (missing.length > 0) fail('treeUnflattenNamed', `missing ${missing.length} leaves: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`)
+  return treeUnflatten<T>(treeStructure(like), named.map(([name]) => get(name)))
+}

@@ -32,4 +32,15 @@ test('treeMap and treeUnflatten reject mismatched structures', () => {
   throwsFovea(() => F.treeUnflatten(F.treeStructure([1, 2]), [1]), 'treeUnflatten', '2 leaves')
 })
 
+test('named flattening gives PyTorch dotted paths and round-trips', () => {
+  const w = F.zeros([2])
+  const b = F.ones([2])
+  const tree = { res2: [{ conv1: { weight: w } }, { conv1: { weight: b } }], fc: { bias: b } }
+  const named = F.treeFlattenNamed(tree)
+  assert.equal(named.map(([n]) => n), ['fc.bias', 'res2.0.conv1.weight', 'res2.1.conv1.weight'])
+  const rebuilt = F.treeUnflattenNamed(tree, new Map(named))
+  assert.is(rebuilt.res2[1]!.conv1.weight, b)
+  throwsFovea(() => F.treeUnflattenNamed(tree, { 'fc.bias': b }), 'treeUnflattenNamed', 'missing 2 leaves', 'res2.0.conv1.weight')
+})
+
 test.run()
