@@ -97,7 +97,9 @@ const FLOAT_ONLY = "this op is defined for float32 only; use cast(x, 'float32')"
 const cmp = (name: string, op: string, wgslOp: string): BinarySpec => {
   const e = `a ${op} b ? 1 : 0`
   const g = `select(0u, 1u, a ${wgslOp} b)`
-  return { name, expr: { float: e, int: e, bool: e }, gpu: { float: g, int: g, bool: g }, out: 'bool' }
+  // Drivers that compile with no-NaN assumptions (lavapipe) fold NaN != x to false: spell NaN out.
+  const f = wgslOp === '!=' ? 'select(0u, 1u, isnan_(a) || isnan_(b) || a != b)' : `select(0u, 1u, !isnan_(a) && !isnan_(b) && a ${wgslOp} b)`
+  return { name, expr: { float: e, int: e, bool: e }, gpu: { float: f, int: g, bool: g }, out: 'bool' }
 }
 /** ∂max(a,b)/∂a: 1 where a wins, 1/2 on ties (PyTorch and JAX split ties evenly). */
 const winner = (a: Tensor, b: Tensor, beats: (a: Tensor, b: Tensor) => Tensor): [Tensor, Tensor] => {

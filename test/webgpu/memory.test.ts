@@ -92,7 +92,7 @@ if (run) {
   test('F.scope per iteration: 10,000 ops in a synchronous loop keep live bytes flat', async () => {
     await onGpu(async () => {
       const x = F.ones([1024])
-      let acc = F.zeros([1024])
+      let acc: F.Tensor = F.zeros([1024])
       const base = live()
       let peak = 0
       for (let i = 0; i < 5000; i++) {
