@@ -315,7 +315,7 @@ export const generate = (seed: number): Program => {
     return x
   }
 
-  let x = input(randomShape(), pick(['float32', 'float32', 'float32', 'int32', 'int32', 'bool'] as const))
+  let x = input(randomShape(), pick(['float32', 'float32', 'float32', 'float32', 'int32', 'bool'] as const))
   for (let i = int(1, 4); i > 0; i--) x = applyRandom(x)
   const out = vals[vals.length - 1]!
   return { nodes, err: out.err, exact: out.err === 0, text: nodes.map((n) => n.text).join('\n') }

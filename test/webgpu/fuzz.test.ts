@@ -5,7 +5,7 @@
  * where, cast, scans, softmax, sorting, indexing, pooling and resizing — each compared with
  * `expectParity`: bit-exact where the program is exact, else within its tracked error bound.
  *
- * FOVEA_FUZZ_SEED (default 1) and FOVEA_FUZZ_COUNT (default 120) choose the run; FOVEA_FUZZ_ONLY=i
+ * FOVEA_FUZZ_SEED (default 1) and FOVEA_FUZZ_COUNT (default 400, ~2 s on lavapipe) choose the run; FOVEA_FUZZ_ONLY=i
  * replays one case. A failure names the seed, the case and the program.
  */
 import { test } from 'uvu'
@@ -16,7 +16,7 @@ import { expectParity, gpuAvailable } from './gpu.js'
 const run = await gpuAvailable('fuzz')
 
 const seed = Number(process.env.FOVEA_FUZZ_SEED ?? 1)
-const count = Number(process.env.FOVEA_FUZZ_COUNT ?? 120)
+const count = Number(process.env.FOVEA_FUZZ_COUNT ?? 400)
 const only = process.env.FOVEA_FUZZ_ONLY === undefined ? undefined : Number(process.env.FOVEA_FUZZ_ONLY)
 
 /** Each case has its own seed, so one case replays without generating the others. */
