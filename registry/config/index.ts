@@ -1,0 +1,5 @@
+export { DEFAULT_CONFIG, detectron2Spec, type Config } from './defaults.js'
+export { bool, defaultsOf, float, int, list, node, nullable, specAt, str, t, typeName, type LeafSpec, type NodeSpec, type Spec, type ValueOf, type ValueType } from './spec.js'
+export { extendSpec } from './extend.js'
+export { applyOverrides, parseOverrides, type Override } from './overrides.js'
+export { defaultConfig, loadConfig, mergeConfig, type LoadedConfig, type LoadOptions } from './load.js'
