@@ -7,7 +7,7 @@
  * Finalization is a backstop, not a memory bound: V8 runs the callbacks only after a full mark-compact
  * GC (the frequent scavenges do not collect registered objects) and once the event loop turns, and it
  * schedules full GCs by JS-heap growth, blind to GPU bytes. Measured (test/webgpu/memory.test.ts): a
- * loop of small ops that awaits every 100 ops releases after ~13,000 ops in a fresh process, and not
+ * loop of small ops that awaits every 100 ops releases after 8,000–13,000 ops in a fresh process, and not
  * within 15,000 ops once the process holds ~50 MB of JS objects; the bytes in flight are that count
  * times the tensor size. Loops that allocate must use `scope` (or `jit`) to bound memory.
  */
