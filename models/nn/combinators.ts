@@ -124,8 +124,12 @@ export const residual = (body: Layer, shortcut?: Layer): Layer => ({
   },
 })
 
-/** Runs child `name` on `x` inside a `named` forward function. */
-export type CallChild = (name: string, x: Activation) => Activation
+/**
+ * Runs child `name` on `x` inside a `named` forward function. The result is typed loosely (`any`) so a
+ * forward function reads like PyTorch's (`F.add(call('conv3', y), x)`) without a cast per call.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CallChild = (name: string, x: Activation) => any
 
 /**
  * A record of children whose params and state sit under their names (`{ conv1, conv2, shortcut }` →
