@@ -1,10 +1,9 @@
 /**
  * Memory on the GPU. Buffers belong to the runtime: a tensor's buffer returns to the pool when the
- * tensor is garbage-collected, which is enough for straight-line code. It is not enough for loops: V8
- * collects tensors only in full GCs, which it schedules by JS-heap growth without seeing GPU bytes, so
- * a loop of eager ops can hold thousands of dropped tensors (awaiting or not). Wrap each iteration in
- * `scope` (or use `jit`) to bound memory; `dispose` frees a tree of tensors at once. Both are no-ops
- * on the CPU.
+ * tensor is garbage-collected, and the runtime requests a full collection whenever live GPU bytes have
+ * grown by 64 MiB (V8 cannot see GPU bytes; see core/backend/webgpu/pressure.ts). Finalizers run only
+ * when the event loop turns, so a loop that never yields must wrap each iteration in `scope` (or use
+ * `jit`); `dispose` frees a tree of tensors at once. Both are no-ops on the CPU.
  */
 import { disposeAll, scope as scopeCore } from '../core/backend/registry.js'
 import { treeLeaves } from '../core/tree.js'

@@ -75,7 +75,31 @@ const heavy = await measure(15000)
 console.log(JSON.stringify({ fresh, heavy, ballastItems: ballast.length }))
 `
 
+// Child: 10,000 dropped 256 KiB results (2.5 GiB in all) with 50 MB of live JS objects, awaiting every
+// 100 ops. GPU-pressure collections must keep the peak far below what was allocated.
+const pressureLoop = `
+import * as F from 'ROOT/index.ts'
+await F.setBackend('webgpu')
+const ballast = Array.from({ length: 500000 }, (_, i) => ({ i, pair: [i, i + 1], name: 'item' + i }))
+const x = F.ones([1 << 16])
+let peak = 0
+for (let i = 0; i < 10000; i++) {
+  F.add(x, i)
+  if (i % 100 === 99) await new Promise((r) => setImmediate(r))
+  peak = Math.max(peak, F.backendInfo().liveBytes)
+}
+console.log(JSON.stringify({ peak, ballastItems: ballast.length }))
+`
+
 if (run) {
+  test('await every 100 ops, loaded JS heap: GPU-pressure collections keep live bytes bounded', async () => {
+    const r = await runChild(pressureLoop, {}, 180_000)
+    assert.is(r.code, 0, `child failed: ${r.stderr}`)
+    const { peak } = lastJson<{ peak: number }>(r.stdout)
+    console.log(`\n  10,000 dropped f32[65536] results (2500 MiB allocated), 50 MB live JS objects: peak ${MiB(peak)} live`)
+    assert.ok(peak < 256 * 2 ** 20, `peak ${MiB(peak)}`)
+  })
+
   test('await every 100 ops: finalization releases dropped tensors within a bounded number of ops (fresh heap)', async () => {
     const r = await runChild(finalizationLoop, {}, 180_000)
     assert.is(r.code, 0, `child failed: ${r.stderr}`)

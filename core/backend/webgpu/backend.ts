@@ -18,6 +18,7 @@ import { type Shape, describe, shapesEqual, size } from '../../shape.js'
 import type { Aval, Concrete } from '../../tensor.js'
 import type { Backend } from '../backend.js'
 import type { GpuDevice } from './device.js'
+import { createPressure } from './pressure.js'
 import { type GpuHandle, type Runtime, checkBindingSize, createRuntime, gpuBytes } from './runtime.js'
 
 export type WebGpuBackend = Backend & {
@@ -35,10 +36,12 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
   const finalizer = new FinalizationRegistry<GpuHandle>((h) => runtime.releaseHandle(h))
   const scopes: Concrete[][] = []
 
+  const pressure = createPressure()
   const wrap = (handle: GpuHandle, shape: Shape, dtype: DType): Concrete => {
     const t: Concrete = { kind: 'tensor', backend: 'webgpu', shape, dtype, data: handle }
     finalizer.register(t, handle, t)
     scopes[scopes.length - 1]?.push(t)
+    pressure.check(runtime.pool.liveBytes())
     return t
   }
 
