@@ -127,12 +127,12 @@ test('chain threads updates in order and names its state by position', async () 
 
 test('sgd/adamw states are tensors only: jit traces the update once and replays it', async () => {
   const opt = T.adamw({ lr: T.warmupCosine({ base: 0.1, maxIter: 10, warmupIters: 3 }) })
-  const step = F.jit((p: Tree, s: unknown, g: Tree) => {
+  const step = F.jit((p: Tree, s: readonly unknown[], g: Tree) => {
     const [u, next] = opt.update(g, s, p)
     return [T.applyUpdates(p, u), next] as const
   })
-  let [p, s] = [tree(), opt.init(tree())] as [Tree, unknown]
-  let [pe, se] = [tree(), opt.init(tree())] as [Tree, unknown]
+  let [p, s] = [tree(), opt.init(tree())] as [Tree, readonly unknown[]]
+  let [pe, se] = [tree(), opt.init(tree())] as [Tree, readonly unknown[]]
   for (let k = 0; k < 4; k++) {
     ;[p, s] = step(p, s, grads())
     const [u, next] = opt.update(grads(), se, pe)
