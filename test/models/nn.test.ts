@@ -211,4 +211,20 @@ test('apply is pure: same inputs give the same outputs; state is returned, never
   assert.not.equal(await snapshot(model.init(F.random.key(1), [2, 2, 5, 5]).params), p0)
 })
 
+test('ShapeSpec converts to and from NCHW shapes; layer errors carry their path as a list', () => {
+  assert.equal(nn.shapeSpecOf([-1, 256, 50, -1], 16), { channels: 256, height: 50, stride: 16 })
+  assert.equal(nn.shapeOfSpec({ channels: 256, stride: 16 }), [-1, 256, -1, -1])
+  throwsFovea(() => nn.shapeSpecOf([2, 3]), 'shapeSpecOf', '[2,3]')
+  assert.equal(nn.showShape({ p2: [-1, 256, 8, 8], p3: [[1], [2]] }), '{p2: [?,256,8,8], p3: ([1], [2])}')
+  try {
+    nn.atPath('backbone', () => nn.atPath('res2', () => nn.atPath('0', () => F.add(F.zeros([2]), F.zeros([3])))))
+    assert.unreachable('should throw')
+  } catch (e) {
+    assert.equal((e as { layerPath: string[] }).layerPath, ['backbone', 'res2', '0'])
+    assert.ok((e as Error).message.startsWith('add: ') && (e as Error).message.endsWith('(at backbone.res2.0)'), (e as Error).message)
+  }
+  assert.equal(nn.trainContext(), { train: true })
+  assert.equal(nn.evalContext, { train: false })
+})
+
 test.run()
