@@ -11,7 +11,9 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile: 'dist/index.js',
-  external: ['webgpu', 'fp-ts'],
+  // yaml ships CommonJS for node (bundled into ESM it fails on require('process')); fp-ts is bundled
+  // because its subpath imports (`fp-ts/Either`) are directory imports that Node's ESM loader refuses.
+  external: ['webgpu', 'yaml'],
   sourcemap: true,
   logLevel: 'warning',
 })
