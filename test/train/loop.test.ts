@@ -105,6 +105,25 @@ test('resume from a checkpoint continues exactly (momentum, schedule count and d
   assert.is(nothing.state, full.state)
 })
 
+test('resume through a safetensors checkpoint written by F.io (optimizer state included) continues exactly', async () => {
+  const dir = tmp()
+  const full = await T.train({ step, state: init(), data, maxIter: 20, ...quiet })
+  await T.train({
+    step, state: init(), data, maxIter: 10, checkpointPeriod: 10, ...quiet,
+    save: async (iter, s) => {
+      const saved = await F.io.saveSafetensors(join(dir, `model_${String(iter).padStart(7, '0')}.safetensors`), s, { iteration: String(iter) })
+      assert.is(saved._tag, 'Right')
+    },
+  })
+  const loaded = await F.io.loadSafetensors(join(dir, 'model_0000009.safetensors'))
+  if (loaded._tag !== 'Right') return assert.unreachable(String(loaded.left))
+  const state = F.treeUnflattenNamed(init(), loaded.right.tensors)
+  assert.equal(F.treeFlattenNamed(state).map(([n]) => n), ['opt.1.trace.w', 'opt.2.count', 'params.w'])
+  const resumed = await T.train({ step, state, startIter: Number(loaded.right.metadata.iteration) + 1, data, maxIter: 20, ...quiet })
+  assert.equal(Array.from(await F.toArray(resumed.state.params.w)), Array.from(await F.toArray(full.state.params.w)))
+  rmSync(dir, { recursive: true })
+})
+
 test('a NaN loss stops training with the iteration and the last finite values; the bad state is never saved', async () => {
   const dir = tmp()
   const file = join(dir, 'metrics.json')
