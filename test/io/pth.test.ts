@@ -1,90 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { deflateRawSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import { openZip } from '../../io/zip.js'
-import { expectFixtureTensors, fixture, left, right, scratch } from './helpers.js'
+import { expectFixtureTensors, fixture, left, makeZip, right, scratch } from './helpers.js'
 
 const copyWith = (name: string, edit: (b: Buffer) => Buffer): string => {
   const path = join(scratch(), name)
   writeFileSync(path, edit(Buffer.from(readFileSync(fixture(name)))))
   return path
-}
-
-// CRC-32 (IEEE), so the test's zip writer does not depend on the reader under test.
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-const crc32Of = (data: Uint8Array): number => {
-  let c = 0xffffffff
-  for (const b of data) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
-
-/** A minimal zip writer for archives the fixtures do not cover (zip64 records, odd members). */
-const makeZip = (members: readonly { name: string; data: Uint8Array; deflate?: boolean }[], zip64 = false): Buffer => {
-  const locals: Buffer[] = []
-  const centrals: Buffer[] = []
-  let offset = 0
-  for (const m of members) {
-    const name = Buffer.from(m.name)
-    const body = m.deflate === true ? deflateRawSync(m.data) : Buffer.from(m.data)
-    const crc = crc32Of(m.data)
-    const local = Buffer.alloc(30)
-    local.writeUInt32LE(0x04034b50, 0)
-    local.writeUInt16LE(m.deflate === true ? 8 : 0, 8)
-    local.writeUInt32LE(crc, 14)
-    local.writeUInt32LE(body.length, 18)
-    local.writeUInt32LE(m.data.length, 22)
-    local.writeUInt16LE(name.length, 26)
-    locals.push(local, name, body)
-    const extra = zip64 ? Buffer.alloc(28) : Buffer.alloc(0)
-    if (zip64) {
-      extra.writeUInt16LE(1, 0)
-      extra.writeUInt16LE(24, 2)
-      extra.writeBigUInt64LE(BigInt(m.data.length), 4)
-      extra.writeBigUInt64LE(BigInt(body.length), 12)
-      extra.writeBigUInt64LE(BigInt(offset), 20)
-    }
-    const central = Buffer.alloc(46)
-    central.writeUInt32LE(0x02014b50, 0)
-    central.writeUInt16LE(m.deflate === true ? 8 : 0, 10)
-    central.writeUInt32LE(crc, 16)
-    central.writeUInt32LE(zip64 ? 0xffffffff : body.length, 20)
-    central.writeUInt32LE(zip64 ? 0xffffffff : m.data.length, 24)
-    central.writeUInt16LE(name.length, 28)
-    central.writeUInt16LE(extra.length, 30)
-    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42)
-    centrals.push(central, name, extra)
-    offset += 30 + name.length + body.length
-  }
-  const dir = Buffer.concat(centrals)
-  const tail: Buffer[] = []
-  if (zip64) {
-    const rec = Buffer.alloc(56)
-    rec.writeUInt32LE(0x06064b50, 0)
-    rec.writeBigUInt64LE(44n, 4)
-    rec.writeBigUInt64LE(BigInt(members.length), 24)
-    rec.writeBigUInt64LE(BigInt(members.length), 32)
-    rec.writeBigUInt64LE(BigInt(dir.length), 40)
-    rec.writeBigUInt64LE(BigInt(offset), 48)
-    const locator = Buffer.alloc(20)
-    locator.writeUInt32LE(0x07064b50, 0)
-    locator.writeBigUInt64LE(BigInt(offset + dir.length), 8)
-    locator.writeUInt32LE(1, 16)
-    tail.push(rec, locator)
-  }
-  const eocd = Buffer.alloc(22)
-  eocd.writeUInt32LE(0x06054b50, 0)
-  eocd.writeUInt16LE(zip64 ? 0xffff : members.length, 8)
-  eocd.writeUInt16LE(zip64 ? 0xffff : members.length, 10)
-  eocd.writeUInt32LE(dir.length, 12)
-  eocd.writeUInt32LE(zip64 ? 0xffffffff : offset, 16)
-  return Buffer.concat([...locals, dir, ...tail, eocd])
 }
 
 test('torch.save layout: 64-byte aligned stored members, views, shared storage, dtype conversions, parameters', async () => {
