@@ -37,6 +37,8 @@ export type GpuContext = {
   readonly reshape: (x: GpuArray, shape: Shape) => GpuArray
   readonly maxWorkgroupsPerDimension: number
   readonly maxWorkgroupStorageBytes: number
+  /** Optional device features that were enabled (e.g. 'subgroups', 'shader-f16'); kernels may specialise on them. */
+  readonly features?: readonly string[]
 }
 
 /** Batch dimension of a vmapped value, or `null` when the value is the same for every batch element. */

@@ -95,6 +95,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     },
     maxWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension!,
     maxWorkgroupStorageBytes: gpu.limits.maxComputeWorkgroupStorageSize!,
+    features: gpu.features,
   }
 
   const backend: WebGpuBackend = {
