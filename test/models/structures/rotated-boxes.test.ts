@@ -105,6 +105,17 @@ test('rotatedToHorizontal is XYWHA → XYXY; scaleRotatedBoxes keeps the angle w
   await expectTensor(B.scaleRotatedBoxes(F.tensor([[10, 20, 4, 2, 0]]), 3, 0.5), [[30, 10, 12, 1, 0]], { atol: 1e-4 })
 })
 
+test('rotatedBoxIou batches under vmap and runs under jit with the same values', async () => {
+  const r = rng(21)
+  const sets = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => [r() * 10, r() * 10, 1 + r() * 6, 1 + r() * 6, r() * 360 - 180]))
+  const other = F.tensor(Array.from({ length: 5 }, () => [r() * 10, r() * 10, 1 + r() * 6, 1 + r() * 6, r() * 360 - 180]))
+  const batched = await F.toArray(F.vmap((b: F.Tensor) => B.rotatedBoxIou(b, other))(F.tensor(sets)))
+  const looped = (await Promise.all(sets.map((s) => F.toArray(B.rotatedBoxIou(F.tensor(s), other))))).flatMap((a) => [...a])
+  assertClose(batched, looped, { rtol: 1e-6, atol: 1e-7 })
+  const jitted = await F.toArray(F.jit((a: F.Tensor, b: F.Tensor) => B.rotatedBoxIou(a, b))(F.tensor(sets[0]!), other))
+  assertClose(jitted, looped.slice(0, 20), { rtol: 1e-6, atol: 1e-7 })
+})
+
 test('rotated box functions refuse the wrong width', () => {
   throwsFovea(() => B.rotatedBoxIou(F.zeros([2, 4]), F.zeros([2, 5])), 'rotatedBoxIou', 'boxes1', 'f32[N, 5]', 'f32[2,4]')
   throwsFovea(() => B.rotatedBoxArea(F.zeros([2, 4])), 'rotatedBoxArea', 'f32[2,4]')

@@ -119,6 +119,15 @@ test('fcosCenternessTargets: 1 at the centre, sqrt(min/max · min/max) elsewhere
   throwsFovea(() => D.fcosCenternessTargets(anchors, F.zeros([3, 4])), 'fcosCenternessTargets', 'R = 2', 'f32[3,4]')
 })
 
+test('0 boxes decode and encode to correctly shaped empty tensors', () => {
+  const t = D.box2boxTransform({ weights: [1, 1, 1, 1] })
+  assert.equal([...t.applyDeltas(F.zeros([0, 8]), F.zeros([0, 4])).shape], [0, 8])
+  assert.equal([...t.getDeltas(F.zeros([0, 4]), F.zeros([0, 4])).shape], [0, 4])
+  const r = D.box2boxTransformRotated({ weights: [1, 1, 1, 1, 1] })
+  assert.equal([...r.applyDeltas(F.zeros([0, 5]), F.zeros([0, 5])).shape], [0, 5])
+  assert.equal([...D.fcosCenternessTargets(F.zeros([0, 4]), F.zeros([2, 0, 4])).shape], [2, 0])
+})
+
 test('box codings refuse bad shapes and weights', () => {
   const t = D.box2boxTransform({ weights: [1, 1, 1, 1] })
   throwsFovea(() => t.applyDeltas(F.zeros([3, 6]), F.zeros([3, 4])), 'applyDeltas', 'K·4', 'f32[3,6]', 'f32[3,4]')
