@@ -13,6 +13,7 @@ import { describeAll, expectDTypes } from '../operand.js'
 import { sumToShape } from '../reduce/sum.js'
 import { batchFirst, reshape, transpose } from '../shape/basic.js'
 import { gemm, rowMajor } from './gemm.js'
+import { matmulGpu } from './matmul-wgsl.js'
 
 export type MatmulParams = Record<string, never>
 
@@ -72,6 +73,7 @@ export const matmulRule: Rule<MatmulParams> = {
     }
     return [out]
   },
+  webgpu: (ctx, [a, b], _, [o]) => [matmulGpu(ctx, a!, b!, o!)],
   jvp: ([a, b], [ta, tb]) => [add(bind1(matmulRule, [ta!, b!], {}), bind1(matmulRule, [a!, tb!], {}))],
   vjp: ([ct], [a, b], _, __, [wantA, wantB]) => {
     if (ct === null) return [null, null]
