@@ -79,10 +79,10 @@ const edgeCrossings = (p: Corners, q: Corners) => {
 
 /** Which corners of P lie inside rectangle Q (projections onto Q's two edges within range). */
 const cornersInside = (p: Corners, q: Corners): Tensor => {
-  const first = (t: Tensor, k: number) => slice(t, [...t.shape.slice(0, -1).map(() => 0), k], [...t.shape.slice(0, -1), k + 1])
-  const [ax, ay] = [first(q.x, 0), first(q.y, 0)]
-  const [abx, aby] = [sub(first(q.x, 1), ax), sub(first(q.y, 1), ay)]
-  const [adx, ady] = [sub(first(q.x, 3), ax), sub(first(q.y, 3), ay)]
+  const corner = (t: Tensor, k: number) => slice(t, [...t.shape.slice(0, -1).map(() => 0), k], [...t.shape.slice(0, -1), k + 1])
+  const [ax, ay] = [corner(q.x, 0), corner(q.y, 0)]
+  const [abx, aby] = [sub(corner(q.x, 1), ax), sub(corner(q.y, 1), ay)]
+  const [adx, ady] = [sub(corner(q.x, 3), ax), sub(corner(q.y, 3), ay)]
   const [apx, apy] = [sub(p.x, ax), sub(p.y, ay)]
   return logicalAnd(between(dot(apx, apy, abx, aby), dot(abx, aby, abx, aby)), between(dot(apx, apy, adx, ady), dot(adx, ady, adx, ady)))
 }
