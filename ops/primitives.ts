@@ -4,6 +4,7 @@
  * test today, the WGSL lowering table and the jit IR printer next — can be typed as
  * `{ [P in PrimitiveName]: ... }` and fail to compile when a primitive is added without its entry.
  */
+import { nmsRule } from './detection/nms.js'
 import { binaryRules, castRule, whereRule } from './elementwise/binary.js'
 import { unaryRules } from './elementwise/unary.js'
 import { scatterAddRule, takeAlongAxisRule } from './gather/along-axis.js'
@@ -72,6 +73,7 @@ export const primitives = {
   unitFloat: unitFloatRule,
   erfInv: erfInvRule,
   sortByWords: sortByWordsRule,
+  nms: nmsRule,
 } as const
 
 export type PrimitiveName = keyof typeof primitives

@@ -19,3 +19,5 @@ export { sigmoidFocalLoss, softmaxCrossEntropy, sigmoidCrossEntropy } from './lo
 export type { FocalLossOptions, SoftmaxCrossEntropyOptions } from './losses-cls.js'
 export { weightReduceLoss, weightedLoss } from './loss-reduce.js'
 export type { Reduction, LossOptions, WeightedLossOptions } from './loss-reduce.js'
+export { nms, batchedNms, nmsRotated, batchedNmsRotated } from './nms.js'
+export type { NmsOptions, NmsResult } from './nms.js'

@@ -74,6 +74,7 @@ const coverage: { readonly [P in PrimitiveName]: Coverage } = {
   threefry2x32: { none: 'integer bit generator' }, randomBits: { none: 'integer bit generator' },
   unitFloat: { none: 'maps integer bits to floats: no tangent flows from integers' },
   sortByWords: { none: 'permutes by integer keys; integer values only' },
+  nms: { none: 'selects integer indices: no derivative (gradients flow through gathering the kept boxes)' },
 }
 
 test('every table entry is named after its key', () => {
