@@ -16,6 +16,7 @@ import { add } from '../elementwise/binary.js'
 import { describeAll } from '../operand.js'
 import { batchFirst, moveAxis, reshape } from '../shape/basic.js'
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from './conv-kernels.js'
+import { conv2dGpu, conv2dInputGradGpu, conv2dWeightGradGpu } from './conv-wgsl.js'
 import {
   type ConvInputGradParams, type ConvParams, type ConvWeightGradParams, type Pair, type PaddingOption, type PairOption,
   convGeometry, expectImages, expectOutputShape, parsePadding, parsePair,
@@ -63,6 +64,7 @@ export const conv2dRule: Rule<ConvParams> = {
     return [{ shape: [g.n, g.o, g.ho, g.wo], dtype: 'float32' }]
   },
   cpu: ([x, w], p) => [conv2dKernel(x!.data as Float32Array, w!.data as Float32Array, convGeometry('conv2d', x!.shape, w!.shape, p, () => ''))],
+  webgpu: (ctx, [x, w], p, [o]) => [conv2dGpu(ctx, x!, w!, convGeometry('conv2d', x!.shape, w!.shape, p, () => ''), o!)],
   jvp: ([x, w], [tx, tw], p) => [plus(tx && conv(tx, w!, p), tw && conv(x!, tw, p))],
   vjp: ([gy], [x, w], p, _, [wantX, wantW]) => (gy === null ? [null, null] : [
     wantX ? inputGrad(gy, w!, p, spatial(x!)) : null,
@@ -84,6 +86,7 @@ export const conv2dInputGradRule: Rule<ConvInputGradParams> = {
     return [{ shape: x, dtype: 'float32' }]
   },
   cpu: ([g, w], p, [o]) => [conv2dInputGradKernel(g!.data as Float32Array, w!.data as Float32Array, convGeometry('conv2dInputGrad', o!.shape, w!.shape, p, () => ''))],
+  webgpu: (ctx, [g, w], p, [o]) => [conv2dInputGradGpu(ctx, g!, w!, convGeometry('conv2dInputGrad', o!.shape, w!.shape, p, () => ''), o!)],
   jvp: ([g, w], [tg, tw], p) => [plus(tg && inputGrad(tg, w!, p, p.inputSize), tw && inputGrad(g!, tw, p, p.inputSize))],
   vjp: ([gz], [g, w], p, _, [wantG, wantW]) => (gz === null ? [null, null] : [
     wantG ? conv(gz, w!, p) : null,
@@ -104,6 +107,7 @@ export const conv2dWeightGradRule: Rule<ConvWeightGradParams> = {
     return [{ shape: w, dtype: 'float32' }]
   },
   cpu: ([x, g], p, [o]) => [conv2dWeightGradKernel(x!.data as Float32Array, g!.data as Float32Array, convGeometry('conv2dWeightGrad', x!.shape, o!.shape, p, () => ''))],
+  webgpu: (ctx, [x, g], p, [o]) => [conv2dWeightGradGpu(ctx, x!, g!, convGeometry('conv2dWeightGrad', x!.shape, o!.shape, p, () => ''), o!)],
   jvp: ([x, g], [tx, tg], p) => [plus(tx && weightGrad(tx, g!, p, p.kernelSize), tg && weightGrad(x!, tg, p, p.kernelSize))],
   vjp: ([gv], [x, g], p, _, [wantX, wantG]) => (gv === null ? [null, null] : [
     wantX ? inputGrad(g!, gv, p, spatial(x!)) : null,

@@ -203,3 +203,45 @@ ${o.vec ? `      if (k < K) { v = ${o.src}[base >> 2u]; }` : [0, 1, 2, 3].map(el
   }
   return out.join('\n')
 }
+
+/** The quad of tile rows (As) or columns (Bs) that invocation `tid` gathers in `gatherTile`, fixed for the whole kernel. */
+export const gatherQuad = (t: Tiling, dst: 'As' | 'Bs'): string => `tid % ${(dst === 'As' ? tileRows(t) : tileCols(t)) / 4}u`
+
+/**
+ * WGSL that stages a k-major tile by gathering: each invocation always fills the same quad of tile
+ * rows/columns (`gatherQuad`, so per-position index math runs once, in the prologue) for a few k. Per k
+ * it runs `perK` (which sees `k`) and then `element(j)` for j = 0..3, statements that set `v[j]` for the
+ * quad's element j (v starts at zero). k ≥ kEnd reads as zero.
+ */
+export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: string, element: (j: number) => string): string => {
+  const quads = (dst === 'As' ? tileRows(t) : tileCols(t)) / 4
+  const rowsPerPass = threads(t) / quads
+  const out: string[] = []
+  for (let p = 0; p < t.BK / rowsPerPass; p++) {
+    out.push(`  {
+    let r = tid / ${quads}u + ${p * rowsPerPass}u; let k = k0 + r;
+    var v = vec4<f32>(0.0);
+    if (k < kEnd) {
+${perK}
+${[0, 1, 2, 3].map(element).join('\n')}
+    }
+    ${dst}[r * ${quads}u + ${quad}] = v;
+  }`)
+  }
+  return out.join('\n')
+}
+
+/**
+ * `divmod(x, d, r)` with r = 1/d as f32: the quotient and remainder of x by d without an integer division
+ * (lavapipe runs a vector u32 division as eight scalar ones). The float estimate is within one of the
+ * quotient whenever the quotient is below 2^22 (image, row and channel indices always are), and one
+ * correction step each way makes it exact.
+ */
+export const divmodFn = `
+fn divmod(x: u32, d: u32, r: f32) -> vec2<u32> {
+  let q0 = u32(f32(x) * r);
+  let q1 = select(q0, q0 - 1u, q0 * d > x);
+  let rem = x - q1 * d;
+  let up = rem >= d;
+  return vec2<u32>(select(q1, q1 + 1u, up), select(rem, rem - d, up));
+}`

@@ -1,0 +1,236 @@
+/**
+ * WebGPU convolutions as implicit GEMMs on the shared skeleton (gemm-wgsl.ts): the im2col operand is
+ * never materialised; each workgroup gathers its tile straight from the image, with the index math for
+ * a position done once per invocation (it always gathers the same quad of positions) and the kernel-tap
+ * decode done per k with a float-reciprocal divmod. Groups are grid z; images are folded into the
+ * positions. Per primitive (per group; P = positions, K = reduction):
+ *
+ *   conv2d            Y[P = N·Ho·Wo, Og]   = im2col(x)[P, Cg·kh·kw] · Wᵀ
+ *   conv2dInputGrad   DX[P' = N·H'·W', Cg] = im2col(g)[P', Og·taps] · W'   — one dispatch per stride phase
+ *   conv2dWeightGrad  DW[Cg·kh·kw, Og]     = im2col(x)ᵀ[Cg·kh·kw, N·Ho·Wo] · g[N·Ho·Wo, Og]
+ *
+ * The input gradient is a transposed convolution, whose taps only land on every stride-th input
+ * position. Splitting the input positions by phase (ih mod sh, iw mod sw) makes each phase a dense GEMM
+ * over exactly the taps that reach it (those with (ih + padTop − ki·dh) divisible by sh), so no FMA is
+ * spent on the holes; a phase that no tap reaches is written as zeros (K = 0).
+ */
+import type { GpuArray, GpuContext } from '../../core/rule.js'
+import { fail } from '../../core/errors.js'
+import type { Aval } from '../../core/tensor.js'
+import { f32Bits } from '../wgsl/prelude.js'
+import type { ConvGeometry } from './conv-kernels.js'
+import {
+  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, loadMatrixTile, pickTiling,
+} from './gemm-wgsl.js'
+
+const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
+const rcp = (d: number): number => f32Bits(1 / Math.max(1, d))
+
+/** Stores row `m` of the accumulators through `rowSetup` (sees `m`) and `index(col)` (sees `col`). */
+const storeRows = (t: Tiling, dst: string, rows: string, cols: string, rowSetup: string, index: string): string => {
+  const out: string[] = []
+  for (let i = 0; i < t.TM; i++) {
+    const cells: string[] = []
+    for (let q = 0; q < t.TN / 4; q++) {
+      for (let j = 0; j < 4; j++) cells.push(`    { let col = n0 + ${t.TN}u * lx + ${4 * q + j}u; if (col < ${cols}) { ${dst}[${index}] = acc${i}_${q}[${j}]; } }`)
+    }
+    out.push(`  {\n    let m = m0 + ${t.TM}u * ly + ${i}u;\n    if (m < ${rows}) {\n    ${rowSetup}\n${cells.join('\n')}\n    }\n  }`)
+  }
+  return out.join('\n')
+}
+
+const cache = new Map<string, string>()
+const memo = (key: string, make: () => string): string => {
+  let s = cache.get(key)
+  if (s === undefined) cache.set(key, (s = make()))
+  return s
+}
+
+const checkGroups = (op: string, ctx: GpuContext, groups: number): void => {
+  if (groups > ctx.maxWorkgroupsPerDimension) fail(op, `${groups} groups exceed the WebGPU grid limit of ${ctx.maxWorkgroupsPerDimension}`)
+}
+
+// conv2d uniforms: 2 P, 3 Og, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho·Wo, 10 Wo, 11 sh, 12 sw, 13 padTop, 14 padLeft,
+// 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(kh·kw), 21 1/kw.
+const conv2dSource = (t: Tiling, subgroups: boolean, vecW: boolean): string => gemmShader({
+  tiling: t,
+  subgroups,
+  header: `
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${divmodFn}`,
+  prologue: `
+  let M = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
+  let O = u(8u); let HoWo = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u);
+  let pt = bitcast<i32>(u(13u)); let pl = bitcast<i32>(u(14u)); let dh = u(15u); let dw = u(16u);
+  let kw = u(17u); let Cg = u(18u); let T = u(19u); let rT = bitcast<f32>(u(20u)); let rkw = bitcast<f32>(u(21u));
+  let grp = wz;
+  let kBegin = 0u; let kEnd = K;
+  let HW = H * W;
+  let qa = ${gatherQuad(t, 'As')};
+${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let p${j} = pm${j} % HoWo;
+  let xb${j} = ((pm${j} / HoWo) * C + grp * Cg) * HW; let ih${j} = i32((p${j} / Wo) * sh) - pt; let iw${j} = i32((p${j} % Wo) * sw) - pl;`)}
+  let wOff = grp * Og * K;`,
+  loadTile: [
+    gatherTile(t, 'As', 'qa', `      let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw);
+      let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`,
+    (j) => `      { let ih = ih${j} + dy; let iw = iw${j} + dx; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xb${j} + co + u32(ih) * W + u32(iw)]; } }`),
+    loadMatrixTile(t, { dst: 'Bs', src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: 'n0', kMajor: false, vec: vecW }),
+  ].join('\n'),
+  epilogue: storeRows(t, 'Y', 'M', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
+})
+
+/** y = conv2d(x, w): x f32[N,C,H,W], w f32[O,C/groups,kh,kw] → `out` f32[N,O,Ho,Wo]. */
+export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  const y = ctx.alloc(out)
+  const positions = g.n * g.ho * g.wo
+  const og = g.o / g.groups
+  if (positions === 0 || og === 0) return y
+  checkGroups('conv2d', ctx, g.groups)
+  const cg = g.c / g.groups
+  const taps = g.kh * g.kw
+  const k = cg * taps
+  const t = pickTiling(positions, og)
+  const subgroups = hasSubgroups(ctx)
+  const vecW = k % 4 === 0
+  const code = memo(`c2d${JSON.stringify(t)}${subgroups}${vecW}`, () => conv2dSource(t, subgroups, vecW))
+  const { words, workgroups } = gemmGrid(ctx, t, positions, og, g.groups)
+  ctx.dispatch({
+    name: 'conv2d', code, inputs: [x, w], outputs: [y], workgroups,
+    uniforms: [...words, positions, og, k, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
+      g.dilationH, g.dilationW, g.kw, cg, taps, rcp(taps), rcp(g.kw)],
+  })
+  return y
+}
+
+// conv2dInputGrad uniforms: 2 P' (phase positions), 3 Cg, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho, 10 Wo, 11 sh, 12 sw,
+// 13 Og, 14 H'·W', 15 W', 16 rh, 17 rw, 18 baseH, 19 baseW, 20 stepH, 21 stepW, 22 taps in w, 23 taps,
+// 24 1/taps, 25 1/(taps in w), 26 ki0, 27 kj0, 28 ki step, 29 kj step, 30 kw, 31 kh·kw.
+const inputGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
+  tiling: t,
+  subgroups,
+  header: `
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+${divmodFn}`,
+  prologue: `
+  let M = u(2u); let Cg = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
+  let O = u(8u); let Ho = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u); let Og = u(13u);
+  let HpWp = u(14u); let Wp = u(15u); let rh = u(16u); let rw = u(17u);
+  let baseH = bitcast<i32>(u(18u)); let baseW = bitcast<i32>(u(19u)); let stepH = u(20u); let stepW = u(21u);
+  let ntw = u(22u); let ntaps = u(23u); let rTaps = bitcast<f32>(u(24u)); let rNtw = bitcast<f32>(u(25u));
+  let ki0 = u(26u); let kj0 = u(27u); let kiStep = u(28u); let kjStep = u(29u); let kw = u(30u); let T = u(31u);
+  let grp = wz;
+  let kBegin = 0u; let kEnd = K;
+  let HoWo = Ho * Wo;
+  let qa = ${gatherQuad(t, 'As')};
+${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let r${j} = pm${j} % HpWp;
+  let gb${j} = ((pm${j} / HpWp) * O + grp * Og) * HoWo; let ihp${j} = i32(r${j} / Wp); let iwp${j} = i32(r${j} % Wp);`)}
+  let qb = ${gatherQuad(t, 'Bs')};
+${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)}
+  let wGrp = grp * Og * Cg * T;`,
+  loadTile: [
+    gatherTile(t, 'As', 'qa', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+      let doh = baseH - i32(tt.x * stepH); let dow = baseW - i32(tt.y * stepW); let go = ot.x * HoWo;`,
+    (j) => `      { let oh = ihp${j} + doh; let ow = iwp${j} + dow; if (ok${j} && u32(oh) < Ho && u32(ow) < Wo) { v[${j}] = G[gb${j} + go + u32(oh) * Wo + u32(ow)]; } }`),
+    gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+      let wk = wGrp + ot.x * Cg * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep;`,
+    (j) => `      if (okc${j}) { v[${j}] = Wt[wk + c${j} * T]; }`),
+  ].join('\n'),
+  epilogue: storeRows(t, 'DX', 'M', 'Cg', `let r = m % HpWp;
+    let base = (((m / HpWp) * C + grp * Cg) * H + rh + (r / Wp) * sh) * W + rw + (r % Wp) * sw;`, 'base + col * H * W'),
+})
+
+/** The kernel taps of one axis that reach input positions of phase `r` (see the module comment). */
+const phaseTaps = (r: number, stride: number, pad: number, dilation: number, k: number) => {
+  const taps: number[] = []
+  for (let i = 0; i < k; i++) if ((((r + pad - i * dilation) % stride) + stride) % stride === 0) taps.push(i)
+  const first = taps[0] ?? 0
+  const step = taps.length > 1 ? taps[1]! - first : 1
+  // Output row of tap t for phase position p: p + base − t·stepOut (exact integers).
+  return { first, count: taps.length, step, base: (r + pad - first * dilation) / stride, stepOut: (step * dilation) / stride }
+}
+
+/** dx = conv2dInputGrad(g, w): g f32[N,O,Ho,Wo], w f32[O,C/groups,kh,kw] → `out` f32[N,C,H,W]. */
+export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  const dx = ctx.alloc(out)
+  const cg = g.c / g.groups
+  if (g.n * g.c * g.h * g.w === 0) return dx
+  checkGroups('conv2dInputGrad', ctx, g.groups)
+  const og = g.o / g.groups
+  const subgroups = hasSubgroups(ctx)
+  for (let rh = 0; rh < Math.min(g.strideH, g.h); rh++) {
+    for (let rw = 0; rw < Math.min(g.strideW, g.w); rw++) {
+      const hp = Math.ceil((g.h - rh) / g.strideH)
+      const wp = Math.ceil((g.w - rw) / g.strideW)
+      const th = phaseTaps(rh, g.strideH, g.padTop, g.dilationH, g.kh)
+      const tw = phaseTaps(rw, g.strideW, g.padLeft, g.dilationW, g.kw)
+      const positions = g.n * hp * wp
+      const taps = th.count * tw.count
+      const t = pickTiling(positions, cg)
+      const code = memo(`cig${JSON.stringify(t)}${subgroups}`, () => inputGradSource(t, subgroups))
+      const { words, workgroups } = gemmGrid(ctx, t, positions, cg, g.groups)
+      ctx.dispatch({
+        name: 'conv2dInputGrad', code, inputs: [gy, w], outputs: [dx], workgroups,
+        uniforms: [...words, positions, cg, og * taps, g.c, g.h, g.w, g.o, g.ho, g.wo, g.strideH, g.strideW, og, hp * wp, wp, rh, rw,
+          th.base | 0, tw.base | 0, th.stepOut, tw.stepOut, tw.count, taps, rcp(taps), rcp(tw.count), th.first, tw.first, th.step, tw.step, g.kw, g.kh * g.kw],
+      })
+    }
+  }
+  return dx
+}
+
+// conv2dWeightGrad uniforms: 2 Cg·kh·kw, 3 Og, 4 N·Ho·Wo, 5 C, 6 H, 7 W, 8 O, 9 Ho·Wo, 10 Wo, 11 sh, 12 sw,
+// 13 padTop, 14 padLeft, 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(Ho·Wo), 21 1/Wo.
+const weightGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
+  tiling: t,
+  subgroups,
+  header: `
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DW: array<f32>;
+${divmodFn}`,
+  prologue: `
+  let M = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
+  let O = u(8u); let HoWo = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u);
+  let pt = bitcast<i32>(u(13u)); let pl = bitcast<i32>(u(14u)); let dh = u(15u); let dw = u(16u);
+  let kw = u(17u); let Cg = u(18u); let T = u(19u); let rHoWo = bitcast<f32>(u(20u)); let rWo = bitcast<f32>(u(21u));
+  let grp = wz;
+  let kBegin = 0u; let kEnd = K;
+  let HW = H * W;
+  let qa = ${gatherQuad(t, 'As')};
+${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let tap${j} = pm${j} % T;
+  let xo${j} = (grp * Cg + pm${j} / T) * HW; let dy${j} = i32((tap${j} / kw) * dh) - pt; let dx${j} = i32((tap${j} % kw) * dw) - pl;`)}
+  let qb = ${gatherQuad(t, 'Bs')};
+${quadOf((j) => `  let o${j} = n0 + 4u * qb + ${j}u; let okb${j} = o${j} < Og; let go${j} = (grp * Og + o${j}) * HoWo;`)}`,
+  loadTile: [
+    gatherTile(t, 'As', 'qa', `      let np = divmod(k, HoWo, rHoWo); let hw = divmod(np.y, Wo, rWo);
+      let xn = np.x * C * HW; let ihb = i32(hw.x * sh); let iwb = i32(hw.y * sw);`,
+    (j) => `      { let ih = ihb + dy${j}; let iw = iwb + dx${j}; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xn + xo${j} + u32(ih) * W + u32(iw)]; } }`),
+    gatherTile(t, 'Bs', 'qb', `      let np = divmod(k, HoWo, rHoWo); let gn = np.x * O * HoWo + np.y;`,
+      (j) => `      if (okb${j}) { v[${j}] = G[gn + go${j}]; }`),
+  ].join('\n'),
+  epilogue: storeRows(t, 'DW', 'M', 'Og', '', '(grp * Og + col) * M + m'),
+})
+
+/** dw = conv2dWeightGrad(x, g): x f32[N,C,H,W], g f32[N,O,Ho,Wo] → `out` f32[O,C/groups,kh,kw]. */
+export const conv2dWeightGradGpu = (ctx: GpuContext, x: GpuArray, gy: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  const dw = ctx.alloc(out)
+  const cg = g.c / g.groups
+  const og = g.o / g.groups
+  const rows = cg * g.kh * g.kw
+  if (rows === 0 || og === 0) return dw
+  checkGroups('conv2dWeightGrad', ctx, g.groups)
+  const t = pickTiling(rows, og)
+  const subgroups = hasSubgroups(ctx)
+  const code = memo(`cwg${JSON.stringify(t)}${subgroups}`, () => weightGradSource(t, subgroups))
+  const { words, workgroups } = gemmGrid(ctx, t, rows, og, g.groups)
+  ctx.dispatch({
+    name: 'conv2dWeightGrad', code, inputs: [x, gy], outputs: [dw], workgroups,
+    uniforms: [...words, rows, og, g.n * g.ho * g.wo, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
+      g.dilationH, g.dilationW, g.kw, cg, g.kh * g.kw, rcp(g.ho * g.wo), rcp(g.wo)],
+  })
+  return dw
+}
