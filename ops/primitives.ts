@@ -5,6 +5,7 @@
  * `{ [P in PrimitiveName]: ... }` and fail to compile when a primitive is added without its entry.
  */
 import { nmsRule } from './detection/nms.js'
+import { roiAlignBackwardRule, roiAlignRotatedBackwardRule, roiAlignRotatedRule, roiAlignRule } from './detection/roi-align.js'
 import { binaryRules, castRule, whereRule } from './elementwise/binary.js'
 import { unaryRules } from './elementwise/unary.js'
 import { scatterAddRule, takeAlongAxisRule } from './gather/along-axis.js'
@@ -74,6 +75,10 @@ export const primitives = {
   erfInv: erfInvRule,
   sortByWords: sortByWordsRule,
   nms: nmsRule,
+  roiAlign: roiAlignRule,
+  roiAlignBackward: roiAlignBackwardRule,
+  roiAlignRotated: roiAlignRotatedRule,
+  roiAlignRotatedBackward: roiAlignRotatedBackwardRule,
 } as const
 
 export type PrimitiveName = keyof typeof primitives

@@ -34,6 +34,9 @@ const integerOnly = 'integer/bool output: no derivative'
 /** Distinct values at least 0.3 apart, so finite differences never change which element is a window's max. */
 const separated = () => F.tensor(Array.from({ length: 16 }, (_, i) => ((i * 7) % 16) * 0.3 - 2.4), { shape: [1, 1, 4, 4] })
 
+const roiRows = F.tensor([[1, 1, 2, 9, 8], [0, -2, 0, 6, 5]])
+const rotatedRoiRows = F.tensor([[1, 5, 4, 7, 5, 30], [0, 2, 3, 6, 4, -60]])
+
 const coverage: { readonly [P in PrimitiveName]: Coverage } = {
   neg: unary(F.neg), abs: unary(F.abs), exp: unary(F.exp), log: unary(F.log, positive23), log1p: unary(F.log1p, positive23),
   expm1: unary(F.expm1), sqrt: unary(F.sqrt, positive23), rsqrt: unary(F.rsqrt, positive23), sin: unary(F.sin), cos: unary(F.cos),
@@ -75,6 +78,10 @@ const coverage: { readonly [P in PrimitiveName]: Coverage } = {
   unitFloat: { none: 'maps integer bits to floats: no tangent flows from integers' },
   sortByWords: { none: 'permutes by integer keys; integer values only' },
   nms: { none: 'selects integer indices: no derivative (gradients flow through gathering the kept boxes)' },
+  roiAlign: unary((x) => F.roiAlign(x, roiRows, { outputSize: 2, spatialScale: 0.5 }), () => [randn([2, 2, 5, 6], 13)]),
+  roiAlignBackward: unary(transposeOf((x) => F.roiAlign(x, roiRows, { outputSize: 2, spatialScale: 0.5 }), () => randn([2, 2, 5, 6], 13)), () => [randn([2, 2, 2, 2], 14)]),
+  roiAlignRotated: unary((x) => F.roiAlignRotated(x, rotatedRoiRows, { outputSize: 2, spatialScale: 0.5 }), () => [randn([2, 2, 5, 6], 15)]),
+  roiAlignRotatedBackward: unary(transposeOf((x) => F.roiAlignRotated(x, rotatedRoiRows, { outputSize: 2, spatialScale: 0.5 }), () => randn([2, 2, 5, 6], 15)), () => [randn([2, 2, 2, 2], 16)]),
 }
 
 test('every table entry is named after its key', () => {
