@@ -9,7 +9,8 @@
  * detectron2). Axis-aligned IoU is decided in float32 arithmetic with the quotient correctly rounded, on
  * every backend (nms-cpu.ts, nms-wgsl.ts). Pairs that do not overlap, zero-area boxes included, have
  * IoU 0. NaN coordinates cannot be rejected without reading the data back: on the CPU such a box
- * neither suppresses nor is suppressed; on WebGPU the outcome is unspecified.
+ * has IoU 0 with every box (so with a threshold ≥ 0 it neither suppresses nor is suppressed); on WebGPU
+ * the outcome is unspecified.
  *
  * The per-class form compares classes inside the kernel rather than shifting each class's boxes by
  * class·(max coordinate + 1) (torchvision's coordinate trick): the shift rounds coordinates (at 80
