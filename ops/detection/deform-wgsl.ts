@@ -17,8 +17,8 @@ import type { SampleGeometry } from './deform-sample.js'
 const uniforms = (g: SampleGeometry, threads: number): number[] =>
   [threads, g.n, g.c, g.h, g.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.dg, g.derivative]
 
-// Decomposes idx = ((b·C + ch)·K + k)·P + p, finds the sample point and its corner taps (corners.ts on
-// the CPU side: `at` is −1 for a corner outside the plane; `inside` false where every mode reads 0).
+// Decomposes idx = ((b·C + ch)·K + k)·P + p, finds the sample point and its corner taps (as `corners` in
+// deform-sample.ts: `at` is −1 for a corner outside the plane; `inside` false where every mode reads 0).
 const locate = `
 struct Sample { plane: u32, inside: bool, at: vec4<i32>, wt: vec4<f32> }
 fn locate(idx: u32) -> Sample {

@@ -102,6 +102,16 @@ if (run) {
     await expectParity(() => F.grad((o: Tensor) => weighted(gradOffset(o) as Tensor, 26))(off), loose)
   })
 
+  test('jit: deformConv2d with its gradient, and both pastes, compile and match', async () => {
+    const x = randn([1, 2, 5, 5], 31)
+    const w = randn([3, 2, 3, 3], 32)
+    const off = offsets([1, 18, 5, 5], 33)
+    const mask = uniform([1, 9, 5, 5], 34)
+    const loss = (a: Tensor, o: Tensor) => weighted(D.deformConv2d(a, o, w, { padding: 1 }, mask), 35)
+    await expectParity(() => [F.jit((a: Tensor, o: Tensor) => D.deformConv2d(a, o, w, { padding: 1 }, mask))(x, off), ...(F.jit(F.grad(loss, { argnums: [0, 1] }))(x, off) as Tensor[])], loose)
+    await expectParity(() => F.jit((m: Tensor, b: Tensor) => [D.pasteMasks(m, b, [12, 13]), D.pasteMasks(m, b, [12, 13], -1)])(uniform([3, 6, 6], 36), boxes(3, 12, 13, 37)))
+  })
+
   test('deformConv2d: 16 channels, 3×3 on 96×96 (1.3e6 column elements), forward and input gradient', async () => {
     const x = randn([1, 16, 96, 96], 27)
     const w = randn([8, 16, 3, 3], 28, 0.2)

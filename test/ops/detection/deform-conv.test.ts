@@ -126,7 +126,7 @@ test('deformSample is linear in x: its transpose is the adjoint (⟨S x, c⟩ = 
   assert.ok(Math.abs(lhs - rhs) <= 1e-4 * Math.max(1, Math.abs(lhs)), `${lhs} vs ${rhs}`)
 })
 
-test('vmap over a batch of offsets equals a loop', async () => {
+test('vmap over offsets (and over weights and masks) equals a loop', async () => {
   const x = randn([1, 2, 5, 5], 11)
   const w = randn([3, 2, 3, 3], 12)
   const offsets = randn([3, 1, 18, 5, 5], 13)
@@ -134,6 +134,13 @@ test('vmap over a batch of offsets equals a loop', async () => {
   assert.equal([...mapped.shape], [3, 1, 3, 5, 5])
   const loop = F.stack([0, 1, 2].map((i) => D.deformConv2d(x, F.reshape(F.slice(offsets, [i, 0, 0, 0, 0], [i + 1, 1, 18, 5, 5]), [1, 18, 5, 5]), w, { padding: 1 })))
   assertClose(await F.toArray(mapped), await F.toArray(loop), { rtol: 1e-6, atol: 1e-6 })
+  // Batched weights and masks too (the weight batch goes through matmul's batching rule).
+  const ws = randn([3, 3, 2, 3, 3], 14)
+  const masks = uniform([3, 1, 9, 5, 5], 15)
+  const both = F.vmap((o: Tensor, ww: Tensor, m: Tensor) => D.deformConv2d(x, o, ww, { padding: 1 }, m))(offsets, ws, masks) as Tensor
+  const pick = (t: Tensor, i: number) => F.reshape(F.slice(t, [i, ...t.shape.slice(1).map(() => 0)], [i + 1, ...t.shape.slice(1)]), t.shape.slice(1))
+  const loop2 = F.stack([0, 1, 2].map((i) => D.deformConv2d(x, pick(offsets, i), pick(ws, i), { padding: 1 }, pick(masks, i))))
+  assertClose(await F.toArray(both), await F.toArray(loop2), { rtol: 1e-5, atol: 1e-5 })
 })
 
 test('empty batch and empty channels give correctly shaped outputs and gradients', async () => {
