@@ -4,6 +4,9 @@
  * test today, the WGSL lowering table and the jit IR printer next — can be typed as
  * `{ [P in PrimitiveName]: ... }` and fail to compile when a primitive is added without its entry.
  */
+import { deformSampleRule, deformSampleTransposeRule } from './detection/deform-sample.js'
+import { decodeHeatmapsRule } from './detection/keypoints-decode.js'
+import { pasteMasksRule } from './detection/masks.js'
 import { nmsRule } from './detection/nms.js'
 import { roiAlignBackwardRule, roiAlignRotatedBackwardRule, roiAlignRotatedRule, roiAlignRule } from './detection/roi-align.js'
 import { binaryRules, castRule, whereRule } from './elementwise/binary.js'
@@ -79,6 +82,10 @@ export const primitives = {
   roiAlignBackward: roiAlignBackwardRule,
   roiAlignRotated: roiAlignRotatedRule,
   roiAlignRotatedBackward: roiAlignRotatedBackwardRule,
+  deformSample: deformSampleRule,
+  deformSampleTranspose: deformSampleTransposeRule,
+  pasteMasks: pasteMasksRule,
+  heatmapsToKeypoints: decodeHeatmapsRule,
 } as const
 
 export type PrimitiveName = keyof typeof primitives

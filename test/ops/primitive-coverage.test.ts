@@ -10,6 +10,7 @@ import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { type PrimitiveName, primitives } from '../../ops/primitives.js'
 import { erfInv } from '../../ops/random/erfinv.js'
+import { deformSample } from '../../ops/detection/deform-sample.js'
 import { checkGrads, randn, uniform } from '../util/check.js'
 
 type Coverage =
@@ -36,6 +37,11 @@ const separated = () => F.tensor(Array.from({ length: 16 }, (_, i) => ((i * 7) %
 
 const roiRows = F.tensor([[1, 1, 2, 9, 8], [0, -2, 0, 6, 5]])
 const rotatedRoiRows = F.tensor([[1, 5, 4, 7, 5, 30], [0, 2, 3, 6, 4, -60]])
+const deformParams = { kernel: [2, 2], stride: [1, 1], padding: [1, 0], dilation: [1, 1], deformableGroups: 2 } as const
+/** Offsets f32[1, 16, 4, 3] whose sample points sit 0.2–0.8 away from grid lines (no kink within a finite difference). */
+const deformOffsets = () => F.tensor(Array.from({ length: 192 }, (_, i) => ((i * 5) % 7) - 3 + 0.2 + 0.6 * (((i * 13) % 11) / 10)), { shape: [1, 16, 4, 3] })
+/** Box edges whose pixel centres map at least 0.05 away from mask grid lines. */
+const pasteBoxes = () => F.tensor([[1.13, 0.71, 5.29, 6.07], [2.41, 1.87, 6.61, 4.93]])
 
 const coverage: { readonly [P in PrimitiveName]: Coverage } = {
   neg: unary(F.neg), abs: unary(F.abs), exp: unary(F.exp), log: unary(F.log, positive23), log1p: unary(F.log1p, positive23),
@@ -82,6 +88,10 @@ const coverage: { readonly [P in PrimitiveName]: Coverage } = {
   roiAlignBackward: unary(transposeOf((x) => F.roiAlign(x, roiRows, { outputSize: 2, spatialScale: 0.5 }), () => randn([2, 2, 5, 6], 13)), () => [randn([2, 2, 2, 2], 14)]),
   roiAlignRotated: unary((x) => F.roiAlignRotated(x, rotatedRoiRows, { outputSize: 2, spatialScale: 0.5 }), () => [randn([2, 2, 5, 6], 15)]),
   roiAlignRotatedBackward: unary(transposeOf((x) => F.roiAlignRotated(x, rotatedRoiRows, { outputSize: 2, spatialScale: 0.5 }), () => randn([2, 2, 5, 6], 15)), () => [randn([2, 2, 2, 2], 16)]),
+  deformSample: binary((x, o) => deformSample(x, o, deformParams), () => [randn([1, 4, 3, 3], 17), deformOffsets()]),
+  deformSampleTranspose: binary((c, o) => (F.vjp((x: Tensor) => deformSample(x, o, deformParams), randn([1, 4, 3, 3], 17))[1](c) as Tensor[])[0]!, () => [randn([1, 4, 4, 12], 18), deformOffsets()]),
+  pasteMasks: binary((m, b) => F.pasteMasks(m, b, [7, 8], -1), () => [uniform([2, 3, 4], 19), pasteBoxes()]),
+  heatmapsToKeypoints: { none: 'decoding is inference-only: detectron2 detaches maps and rois (zero derivative)' },
 }
 
 test('every table entry is named after its key', () => {
