@@ -4,8 +4,7 @@
  * Tiling: a workgroup of WX×WY invocations owns a BM×BN block of C[M, N] (BM = WY·TM, BN = WX·TN) and
  * walks the reduction in steps of BK. Per step it stages A[BM, BK] and B[BK, BN] in workgroup memory,
  * both k-major as rows of vec4 (`As[k][m/4]`, `Bs[k][n/4]`), then every invocation accumulates its
- * TM×TN register tile (rows m0 + TM·ly .., columns n0 + TN·lx ..) with vec4 FMAs; the k loop of a step
- * is unrolled. Operands are loaded by the variant's own WGSL: a matmul copies (possibly transposed)
+ * TM×TN register tile (rows m0 + TM·ly .., columns n0 + TN·lx ..) with vec4 FMAs. Operands are loaded by the variant's own WGSL: a matmul copies (possibly transposed)
  * matrices, a convolution gathers straight from the image and the weights (implicit GEMM, no im2col
  * buffer). Tiles are numbered linearly over (m-tile, n-tile) and spread over grid x and y, so no grid
  * dimension passes 65,535; grid z is the variant's (batch, group, split-K slice).
@@ -77,30 +76,32 @@ export const forEachAcc = (t: Tiling, body: (i: number, q: number, v: string) =>
 const fmaRow = (t: Tiling, i: number, a: string): string =>
   Array.from({ length: t.TN / 4 }, (_, q) => `${acc(i, q)} = fma(${a}, b${q}, ${acc(i, q)});`).join(' ')
 
-const loadB = (t: Tiling, kk: number): string =>
-  Array.from({ length: t.TN / 4 }, (_, q) => `b${q} = Bs[${(kk * tileCols(t)) / 4}u + ${t.TN / 4}u * lx + ${q}u];`).join(' ')
+const loadB = (t: Tiling): string =>
+  Array.from({ length: t.TN / 4 }, (_, q) => `b${q} = Bs[kk * ${tileCols(t) / 4}u + ${t.TN / 4}u * lx + ${q}u];`).join(' ')
 
 /** Every lane reads its TM rows of A as vec4s. */
-const plainStep = (t: Tiling, kk: number): string => {
-  const rowBase = (kk * tileRows(t)) / 4
-  const loads = Array.from({ length: t.TM / 4 }, (_, i) => `a${i} = As[${rowBase}u + ${t.TM / 4}u * ly + ${i}u];`).join(' ')
+const plainStep = (t: Tiling): string => {
+  const loads = Array.from({ length: t.TM / 4 }, (_, i) => `a${i} = As[kk * ${tileRows(t) / 4}u + ${t.TM / 4}u * ly + ${i}u];`).join(' ')
   const fmas = Array.from({ length: t.TM }, (_, i) => fmaRow(t, i, `vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]})`)).join(' ')
-  return `    ${loads} ${loadB(t, kk)}\n    ${fmas}`
+  return `    ${loads} ${loadB(t)}\n    ${fmas}`
 }
 
 /** Lane `sl` of an 8-lane subgroup reads rows sl, sl + 8, ... of the subgroup's TM rows; the rest is broadcast. */
-const subgroupStep = (t: Tiling, kk: number): string => {
-  const rowBase = (kk * tileRows(t)) / 4
-  const loads = Array.from({ length: t.TM / 8 }, (_, h) => `let s${h} = As[${rowBase}u + ${t.TM / 4}u * ly + ${2 * h}u + (sl >> 2u)][sl & 3u];`).join(' ')
+const subgroupStep = (t: Tiling): string => {
+  const loads = Array.from({ length: t.TM / 8 }, (_, h) => `let s${h} = As[kk * ${tileRows(t) / 4}u + ${t.TM / 4}u * ly + ${2 * h}u + (sl >> 2u)][sl & 3u];`).join(' ')
   const fmas = Array.from({ length: t.TM }, (_, i) => fmaRow(t, i, `vec4<f32>(subgroupBroadcast(s${i >> 3}, ${i & 7}u))`)).join(' ')
-  return `    {\n    ${loads} ${loadB(t, kk)}\n    ${fmas}\n    }`
+  return `    {\n    ${loads} ${loadB(t)}\n    ${fmas}\n    }`
 }
+
+// The k loop of a step stays a loop: unrolling it gains nothing measurable on lavapipe and multiplies
+// its compile time (LLVM allocates registers for 128 live accumulators per unrolled step).
+const loopOver = (t: Tiling, step: (t: Tiling) => string): string => `    for (var kk = 0u; kk < ${t.BK}u; kk++) {\n${step(t)}\n    }`
 
 const innerProduct = (v: GemmVariant): string => {
   const t = v.tiling
-  const plain = Array.from({ length: t.BK }, (_, kk) => plainStep(t, kk)).join('\n')
+  const plain = loopOver(t, plainStep)
   if (!v.subgroups) return plain
-  const sub = Array.from({ length: t.BK }, (_, kk) => subgroupStep(t, kk)).join('\n')
+  const sub = loopOver(t, subgroupStep)
   return `    if (sg8) {\n${sub}\n    } else {\n${plain}\n    }`
 }
 
@@ -173,13 +174,13 @@ export const loadMatrixTile = (t: Tiling, o: {
   readonly vec: boolean
 }): string => {
   const R = o.dst === 'As' ? tileRows(t) : tileCols(t)
-  const passes = (R * t.BK) / 4 / threads(t)
+  const T = threads(t)
   const out: string[] = []
-  for (let p = 0; p < passes; p++) {
-    if (o.kMajor) {
-      const element = (j: number) => `      if (i + ${j}u < ${o.rows}) { v[${j}] = ${o.src}[base + ${j}u]; }`
+  if (o.kMajor) {
+    const element = (j: number) => `      if (i + ${j}u < ${o.rows}) { v[${j}] = ${o.src}[base + ${j}u]; }`
+    for (let p = 0; p < (R * t.BK) / 4 / T; p++) {
       out.push(`  {
-    let e = tid + ${p * threads(t)}u; let r = e / ${R / 4}u; let q = e % ${R / 4}u; let k = k0 + r; let i = ${o.origin} + 4u * q;
+    let e = tid + ${p * T}u; let r = e / ${R / 4}u; let q = e % ${R / 4}u; let k = k0 + r; let i = ${o.origin} + 4u * q;
     var v = vec4<f32>(0.0);
     if (k < K) {
       let base = ${o.off} + k * ${o.ld} + i;
@@ -187,19 +188,24 @@ ${o.vec ? `      if (i < ${o.rows}) { v = ${o.src}[base >> 2u]; }` : [0, 1, 2, 3
     }
     ${o.dst}[e] = v;
   }`)
-    } else {
-      const element = (j: number) => `      if (k + ${j}u < K) { v[${j}] = ${o.src}[base + ${j}u]; }`
-      out.push(`  {
-    let e = tid + ${p * threads(t)}u; let r = e / ${t.BK / 4}u; let q = e % ${t.BK / 4}u; let i = ${o.origin} + r; let k = k0 + 4u * q;
-    var v = vec4<f32>(0.0);
-    if (i < ${o.rows}) {
-      let base = ${o.off} + i * ${o.ld} + k;
-${o.vec ? `      if (k < K) { v = ${o.src}[base >> 2u]; }` : [0, 1, 2, 3].map(element).join('\n')}
     }
-    let s = 4u * q * ${R / 4}u + (r >> 2u); let c = r & 3u;
-    ${o.dst}[s][c] = v.x; ${o.dst}[s + ${R / 4}u][c] = v.y; ${o.dst}[s + ${R / 2}u][c] = v.z; ${o.dst}[s + ${(3 * R) / 4}u][c] = v.w;
+    return out.join('\n')
+  }
+  // Otherwise each invocation loads a 4×4 block (four rows, a quad along k) and stores it as four vec4
+  // tile rows, a register transpose, instead of sixteen scalar stores into workgroup memory.
+  const blocks = (R / 4) * (t.BK / 4)
+  const row = (j: number) => o.vec
+    ? `      if (i + ${j}u < ${o.rows} && k < K) { r${j} = ${o.src}[(${o.off} + (i + ${j}u) * ${o.ld} + k) >> 2u]; }`
+    : `      if (i + ${j}u < ${o.rows}) { let base = ${o.off} + (i + ${j}u) * ${o.ld} + k;${[0, 1, 2, 3].map((c) => ` if (k + ${c}u < K) { r${j}[${c}] = ${o.src}[base + ${c}u]; }`).join('')} }`
+  for (let p = 0; p < Math.ceil(blocks / T); p++) {
+    out.push(`  ${(p + 1) * T > blocks ? `if (tid + ${p * T}u < ${blocks}u) ` : ''}{
+    let e = tid + ${p * T}u; let kq = e % ${t.BK / 4}u; let rq = e / ${t.BK / 4}u; let i = ${o.origin} + 4u * rq; let k = k0 + 4u * kq;
+    var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
+${[0, 1, 2, 3].map(row).join('\n')}
+    let s = 4u * kq * ${R / 4}u + rq;
+    ${o.dst}[s] = vec4<f32>(r0.x, r1.x, r2.x, r3.x); ${o.dst}[s + ${R / 4}u] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+    ${o.dst}[s + ${R / 2}u] = vec4<f32>(r0.z, r1.z, r2.z, r3.z); ${o.dst}[s + ${(3 * R) / 4}u] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
   }`)
-    }
   }
   return out.join('\n')
 }
