@@ -4,17 +4,19 @@
  * Forward: one thread per output element (k, c, bin row, bin column), sampling as the CPU kernel does.
  *
  * Backward without float atomics, as a gather that is deterministic and follows the CPU scatter's order.
- * One workgroup owns a 16×16 tile of one (image, channel) plane. For each chunk of 1,024 rois it first
+ * One workgroup owns a 16×16 tile of one image for 8 channels. For each chunk of 1,024 rois it first
  * marks, in a workgroup bitmask (`atomicOr` on u32, which is order-independent), the rois of this image
  * whose sample extent can reach the tile; then every pixel walks the marked rois in ascending order and,
  * for each, only the sample indices whose coordinates can touch it: a pixel row h reads samples with
  * y in [h − 1, h + 1] (plus [−1, 0] at the top edge and [H − 1, H] at the bottom, where coordinates are
  * clamped), which inverts to a short index range per axis (for rotated rois through the pixel box's
- * corners in the roi frame), widened by a margin for float rounding. Every candidate sample is then
+ * corners in the roi frame), widened by a slack for float rounding. Every candidate sample is then
  * evaluated exactly as in the forward pass, so the ranges only need to be supersets. Contributions are
  * added roi by roi, bin by bin, sample by sample — the order in which the CPU kernel scatters into that
- * pixel — so results repeat bit for bit from run to run and match the CPU up to fused multiply-adds.
- * Cost per pixel: the rois overlapping its tile, times the few samples that reach it.
+ * pixel — so results repeat bit for bit from run to run and match the CPU up to the driver's rounding
+ * choices (contraction, reassociation): bit-identical on lavapipe for axis-aligned rois.
+ * Cost per pixel: the rois overlapping its tile, times the few samples that reach it; the tile test and
+ * the sample weights are shared by the 8 channels.
  *
  * Uniform words: [threads | workgroups, N, C, H, W, K, PH, PW, mode (0 legacy, 1 aligned, 2 rotated),
  * samplingRatio, spatialScale (f32 bits), roi columns, tilesX, tilesY].
@@ -28,6 +30,8 @@ import { type RoiAlignParams, type RoiMode, roiColumns } from './roi-geometry.js
 const MODE: Record<RoiMode, number> = { legacy: 0, aligned: 1, rotated: 2 }
 const TILE = 16
 const CHUNK = 1024
+/** Channels per backward workgroup: the tile test and the sample weights are shared by them. */
+const CHANNELS = 8
 
 // cos and sin of an angle in degrees: reduced exactly in degrees to [−45°, 45°] plus a quadrant, then
 // Taylor polynomials (error < 3e-8). Hardware sin/cos may be accurate to only ~1e-3 far from 0.
@@ -59,7 +63,8 @@ fn roiAt(k: u32) -> Roi {
   let base = k * u(11u);
   let b = R[base];
   r.ok = !isnan_(b) && b > -1.0 && b < f32(u(1u));
-  r.n = select(0u, u32(max(b, 0.0)), r.ok);
+  if (!r.ok) { return r; }
+  r.n = u32(max(b, 0.0));
   let scale = uf(10u);
   r.cy = 0.0; r.cx = 0.0; r.ct = 1.0; r.st = 0.0;
   var rh: f32;
@@ -152,6 +157,7 @@ const backwardSource = `${uniformBlock}
 ${mathHelpers}
 ${storageBindings([['G', 'float32'], ['R', 'float32']], [['O', 'float32']])}
 ${roiFns}
+const CG = ${CHANNELS}u;
 var<workgroup> hits: array<atomic<u32>, ${CHUNK / 32}>;
 
 // Whether roi r (of image n) has samples that can reach the tile whose top-left pixel is (y0, x0).
@@ -179,22 +185,25 @@ fn tileTouched(r: Roi, n: u32, y0: i32, x0: i32) -> bool {
   return i32(first.x) < y0 + ${TILE} && i32(last.x) >= y0 && i32(first.y) < x0 + ${TILE} && i32(last.y) >= x0;
 }
 
-// Sample indices s = cell * g + i along one roi axis whose coordinate can lie in [a, b] (a superset:
-// widened for rounding, everything when the step is too small to invert). Empty when x > y.
+// Sample indices s = cell * g + i along one roi axis whose coordinate can lie in [a, b]. A sample sits at
+// about start + (s + 0.5)·step, so s ∈ [(a − start)/step − 0.5, (b − start)/step − 0.5], widened by a
+// slack for float32 rounding in the coordinates (~1e-7 relative per operation; the slack allows 1e-5)
+// and in the inversion; everything when the step is too small to invert. Empty when x > y.
 fn span(a: f32, b: f32, start: f32, bin: f32, g: i32, cells: u32) -> vec2<i32> {
   let last = f32(cells) * f32(g) - 1.0;
   let step = bin / f32(g);
-  let m = 2.0 + ceil(1e-6 * (abs(start) + abs(f32(cells) * bin) + abs(a) + abs(b)) / abs(step));
   let s0 = (a - start) / step - 0.5;
   let s1 = (b - start) / step - 0.5;
-  if (isnan_(s0) || isnan_(s1) || !isfinite_(m) || !isfinite_(s0) || !isfinite_(s1) || m > last) {
+  let slack = 0.001 + 1e-5 * (abs(s0) + abs(s1)) + 1e-5 * (abs(start) + abs(f32(cells) * bin) + abs(a) + abs(b)) / abs(step);
+  if (isnan_(s0) || isnan_(s1) || !isfinite_(slack) || !isfinite_(s0) || !isfinite_(s1) || slack > last) {
     return vec2<i32>(0, i32(last));
   }
-  return vec2<i32>(i32(clamp(floor(min(s0, s1) - m), 0.0, last)), i32(clamp(ceil(max(s0, s1) + m), -1.0, last)));
+  return vec2<i32>(i32(clamp(ceil(min(s0, s1) - slack), 0.0, last)), i32(clamp(floor(max(s0, s1) + slack), -1.0, last)));
 }
 
-// Adds roi k's contributions to pixel (h, w) of channel c, in the CPU scatter's order.
-fn addRoi(k: u32, c: u32, h: i32, w: i32, acc: ptr<function, f32>) {
+// Adds roi k's contributions to pixel (h, w) of channels c0 .. c0 + nc − 1 (at most CG), in the CPU
+// scatter's order; the sample weights are found once for all those channels.
+fn addRoi(k: u32, c0: u32, nc: u32, h: i32, w: i32, acc: ptr<function, array<f32, CG>>) {
   let r = roiAt(k);
   let H = ui(3u); let W = ui(4u); let PH = u(6u); let PW = u(7u);
   let ya = select(f32(h - 1), -1.0, h == 0);
@@ -220,21 +229,40 @@ fn addRoi(k: u32, c: u32, h: i32, w: i32, acc: ptr<function, f32>) {
     sx = span(xa, xb, r.sx, r.bw, r.gw, PW);
   }
   if (sy.y < sy.x || sx.y < sx.x) { return; }
-  let base = (k * u(2u) + c) * PH * PW;
+  let base = (k * u(2u) + c0) * PH * PW;
+  let rotated = u(8u) == 2u;
   for (var by = sy.x / r.gh; by <= sy.y / r.gh; by++) {
     for (var bx = sx.x / r.gw; bx <= sx.y / r.gw; bx++) {
-      let g = G[base + u32(by) * PW + u32(bx)];
+      let bin = base + u32(by) * PW + u32(bx);
       for (var iy = max(sy.x - by * r.gh, 0); iy <= min(sy.y - by * r.gh, r.gh - 1); iy++) {
-        for (var ix = max(sx.x - bx * r.gw, 0); ix <= min(sx.y - bx * r.gw, r.gw - 1); ix++) {
-          let p = sampleAt(r, by, iy, bx, ix);
-          if (!inRange(p.x, u32(H)) || !inRange(p.y, u32(W))) { continue; }
-          let ty = tapOf(p.x, H);
-          let tx = tapOf(p.y, W);
-          var fy = 0.0;
-          var fx = 0.0;
+        // Axis-aligned: the row weight depends on (by, iy) alone, so it is found once per sample row.
+        var fy = 1.0;
+        if (!rotated) {
+          let y = axisSample(r.sy, r.bh, r.gh, by, iy);
+          if (!inRange(y, u32(H))) { continue; }
+          let ty = tapOf(y, H);
           if (ty.lo == h) { fy = ty.wlo; } else if (ty.hi == h) { fy = ty.whi; } else { continue; }
-          if (tx.lo == w) { fx = tx.wlo; } else if (tx.hi == w) { fx = tx.whi; } else { continue; }
-          *acc += (g * (fy * fx)) / r.count;
+        }
+        for (var ix = max(sx.x - bx * r.gw, 0); ix <= min(sx.y - bx * r.gw, r.gw - 1); ix++) {
+          var wy = fy;
+          var x: f32;
+          if (rotated) {
+            let p = sampleAt(r, by, iy, bx, ix);
+            if (!inRange(p.x, u32(H))) { continue; }
+            let ty = tapOf(p.x, H);
+            if (ty.lo == h) { wy = ty.wlo; } else if (ty.hi == h) { wy = ty.whi; } else { continue; }
+            x = p.y;
+          } else {
+            x = axisSample(r.sx, r.bw, r.gw, bx, ix);
+          }
+          if (!inRange(x, u32(W))) { continue; }
+          let tx = tapOf(x, W);
+          var wx = 0.0;
+          if (tx.lo == w) { wx = tx.wlo; } else if (tx.hi == w) { wx = tx.whi; } else { continue; }
+          let wt = wy * wx;
+          for (var j = 0u; j < CG; j++) {
+            if (j < nc) { (*acc)[j] += (G[bin + j * PH * PW] * wt) / r.count; }
+          }
         }
       }
     }
@@ -247,15 +275,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (gi >= u(0u)) { return; }
   let tilesX = u(12u);
   let tilesY = u(13u);
-  let plane = gi / (tilesX * tilesY);
+  let groups = (u(2u) + CG - 1u) / CG;
   let y0 = i32(((gi / tilesX) % tilesY) * ${TILE}u);
   let x0 = i32((gi % tilesX) * ${TILE}u);
-  let n = plane / u(2u);
-  let c = plane % u(2u);
+  let ng = gi / (tilesX * tilesY);
+  let n = ng / groups;
+  let c0 = (ng % groups) * CG;
+  let nc = min(CG, u(2u) - c0);
   let h = y0 + i32(lid / ${TILE}u);
   let w = x0 + i32(lid % ${TILE}u);
   let inside = h < ui(3u) && w < ui(4u);
-  var acc = 0.0;
+  var acc: array<f32, CG>;
   for (var chunk = 0u; chunk < u(5u); chunk += ${CHUNK}u) {
     if (lid < ${CHUNK / 32}u) { atomicStore(&hits[lid], 0u); }
     workgroupBarrier();
@@ -272,13 +302,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         while (bits != 0u) {
           let j = countTrailingZeros(bits);
           bits = bits & (bits - 1u);
-          addRoi(chunk + word * 32u + j, c, h, w, &acc);
+          addRoi(chunk + word * 32u + j, c0, nc, h, w, &acc);
         }
       }
     }
     workgroupBarrier();
   }
-  if (inside) { O[(plane * u(3u) + u32(h)) * u(4u) + u32(w)] = acc; }
+  if (inside) {
+    for (var j = 0u; j < nc; j++) { O[(((n * u(2u) + c0 + j) * u(3u)) + u32(h)) * u(4u) + u32(w)] = acc[j]; }
+  }
 }`
 
 const words = (lead: number, nchw: readonly number[], k: number, p: RoiAlignParams, tilesX = 0, tilesY = 0): number[] => [
@@ -304,7 +336,7 @@ export const roiAlignBackwardGpu = (ctx: GpuContext, ct: GpuArray, rois: GpuArra
   const [n, c, h, w] = out.shape as [number, number, number, number]
   const tilesX = Math.ceil(w / TILE)
   const tilesY = Math.ceil(h / TILE)
-  const groups = n * c * tilesX * tilesY
+  const groups = n * Math.ceil(c / CHANNELS) * tilesX * tilesY
   ctx.dispatch({
     name: p.mode === 'rotated' ? 'roiAlignRotatedBackward' : 'roiAlignBackward', code: backwardSource, inputs: [ct, rois], outputs: [o],
     uniforms: words(groups, out.shape, rois.shape[0]!, p, tilesX, tilesY), workgroups: grid1d(ctx, groups, 1),

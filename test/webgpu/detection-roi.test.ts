@@ -2,9 +2,10 @@
  * WebGPU parity of ROIAlign / ROIAlignRotated (forward and the gather-form backward) and of the FPN
  * pooler. The kernels evaluate the same float32 operations in the same order as the CPU (the backward
  * adds each pixel's contributions in the CPU scatter's order), so axis-aligned results are bit-identical
- * on lavapipe; the default rtol 1e-5 leaves room for drivers that fuse multiply-adds. Rotated rois go
- * through a rotation (a·b − c·d) that lavapipe does fuse, which moves sample points by an ulp: values
- * of magnitude ~1 then differ by up to ~1e-5, hence atol 1e-5 there.
+ * on lavapipe; the default rtol 1e-5 leaves room for drivers that fuse multiply-adds. For rotated rois
+ * cos and sin agree bit for bit, but lavapipe evaluates the rotation (a·b − c·d + e) with other rounding
+ * (contracted or reassociated), which moves sample points by an ulp: values of magnitude ~1 then differ
+ * by up to ~1e-5, hence atol 1e-5 there. A missing contribution in the gather would be ~0.1.
  */
 import { readFileSync } from 'node:fs'
 import { test } from 'uvu'
