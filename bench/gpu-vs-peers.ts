@@ -53,7 +53,7 @@ type Result = {
 type Peer = Exclude<LibraryName, 'fovea'>
 
 const allPeers: readonly Peer[] = ['tfjs', 'jax', 'jaxjit']
-/** What runs without --peers (the brief's two peers); `jaxjit` is opt-in to keep a software-adapter run short. */
+/** What runs without --peers: tfjs and jax-js eager; `jaxjit` is opt-in to keep a software-adapter run short. */
 const defaultPeers: readonly Peer[] = ['tfjs', 'jax']
 const libraries: readonly LibraryName[] = ['fovea', ...allPeers]
 const peerPackage = (p: Peer): PeerName => (p === 'tfjs' ? 'tfjs' : 'jax')
