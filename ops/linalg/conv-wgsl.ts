@@ -17,13 +17,21 @@
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { fail } from '../../core/errors.js'
 import type { Aval } from '../../core/tensor.js'
-import { f32Bits } from '../wgsl/prelude.js'
+import { fillGpu } from '../shape/wgsl.js'
+import { f32Bits, grid1d } from '../wgsl/prelude.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
-  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, loadMatrixTile, pickTiling,
+  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows,
 } from './gemm-wgsl.js'
 
 const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
+
+/** `name(ok, y, x, base, h, w)`: src[base + y·w + x] when ok and (y, x) lies in the h×w plane, else 0. */
+const gatherFn = (name: string, src: string): string => `
+fn ${name}(ok: bool, y: i32, x: i32, base: u32, h: u32, w: u32) -> f32 {
+  let inside = ok && u32(y) < h && u32(x) < w;
+  return select(0.0, ${src}[select(0u, base + u32(y) * w + u32(x), inside)], inside);
+}`
 const rcp = (d: number): number => f32Bits(1 / Math.max(1, d))
 
 /** Stores row `m` of the accumulators through `rowSetup` (sees `m`) and `index(col)` (sees `col`). */
@@ -38,6 +46,9 @@ const storeRows = (t: Tiling, dst: string, rows: string, cols: string, rowSetup:
   }
   return out.join('\n')
 }
+
+/** An output of zeros (an empty reduction). */
+const fillZeros = (ctx: GpuContext, out: Aval): GpuArray => fillGpu(ctx, out, 0)
 
 const cache = new Map<string, string>()
 const memo = (key: string, make: () => string): string => {
@@ -59,7 +70,8 @@ const conv2dSource = (t: Tiling, subgroups: boolean, vecW: boolean): string => g
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${divmodFn}`,
+${divmodFn}
+${gatherFn('gatherX', 'X')}`,
   prologue: `
   let M = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
   let O = u(8u); let HoWo = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u);
@@ -72,12 +84,17 @@ ${divmodFn}`,
 ${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let p${j} = pm${j} % HoWo;
   let xb${j} = ((pm${j} / HoWo) * C + grp * Cg) * HW; let ih${j} = i32((p${j} / Wo) * sh) - pt; let iw${j} = i32((p${j} % Wo) * sw) - pl;`)}
   let wOff = grp * Og * K;`,
-  loadTile: [
-    gatherTile(t, 'As', 'qa', `      let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw);
+  loadA: gatherTile(t, 'As', 'qa', `      let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw);
       let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`,
     (j) => `      { let ih = ih${j} + dy; let iw = iw${j} + dx; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xb${j} + co + u32(ih) * W + u32(iw)]; } }`),
-    loadMatrixTile(t, { dst: 'Bs', src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: 'n0', kMajor: false, vec: vecW }),
-  ].join('\n'),
+  loadB: loadMatrixTile(t, { dst: 'Bs', src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: 'n0', kMajor: false, vec: vecW }),
+  laneA: {
+    prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let lp${h} = lm${h} % HoWo;
+  let lxb${h} = ((lm${h} / HoWo) * C + grp * Cg) * HW; let lih${h} = i32((lp${h} / Wo) * sh) - pt; let liw${h} = i32((lp${h} % Wo) * sw) - pl;`).join('\n'),
+    perK: `    let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw); let kin = k < kEnd;
+    let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`,
+    value: (h) => `gatherX(kin && lok${h}, lih${h} + dy, liw${h} + dx, lxb${h} + co, H, W)`,
+  },
   epilogue: storeRows(t, 'Y', 'M', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
 })
 
@@ -114,7 +131,8 @@ const inputGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;
-${divmodFn}`,
+${divmodFn}
+${gatherFn('gatherG', 'G')}`,
   prologue: `
   let M = u(2u); let Cg = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
   let O = u(8u); let Ho = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u); let Og = u(13u);
@@ -131,14 +149,19 @@ ${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; l
   let qb = ${gatherQuad(t, 'Bs')};
 ${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)}
   let wGrp = grp * Og * Cg * T;`,
-  loadTile: [
-    gatherTile(t, 'As', 'qa', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+  loadA: gatherTile(t, 'As', 'qa', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let doh = baseH - i32(tt.x * stepH); let dow = baseW - i32(tt.y * stepW); let go = ot.x * HoWo;`,
     (j) => `      { let oh = ihp${j} + doh; let ow = iwp${j} + dow; if (ok${j} && u32(oh) < Ho && u32(ow) < Wo) { v[${j}] = G[gb${j} + go + u32(oh) * Wo + u32(ow)]; } }`),
-    gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+  laneA: {
+    prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let lr${h} = lm${h} % HpWp;
+  let lgb${h} = ((lm${h} / HpWp) * O + grp * Og) * HoWo; let lihp${h} = i32(lr${h} / Wp); let liwp${h} = i32(lr${h} % Wp);`).join('\n'),
+    perK: `    let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw); let kin = k < kEnd;
+    let doh = baseH - i32(tt.x * stepH); let dow = baseW - i32(tt.y * stepW); let go = ot.x * HoWo;`,
+    value: (h) => `gatherG(kin && lok${h}, lihp${h} + doh, liwp${h} + dow, lgb${h} + go, Ho, Wo)`,
+  },
+  loadB: gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let wk = wGrp + ot.x * Cg * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep;`,
     (j) => `      if (okc${j}) { v[${j}] = Wt[wk + c${j} * T]; }`),
-  ].join('\n'),
   epilogue: storeRows(t, 'DX', 'M', 'Cg', `let r = m % HpWp;
     let base = (((m / HpWp) * C + grp * Cg) * H + rh + (r / Wp) * sh) * W + rw + (r % Wp) * sw;`, 'base + col * H * W'),
 })
@@ -183,7 +206,8 @@ export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g
 }
 
 // conv2dWeightGrad uniforms: 2 Cg·kh·kw, 3 Og, 4 N·Ho·Wo, 5 C, 6 H, 7 W, 8 O, 9 Ho·Wo, 10 Wo, 11 sh, 12 sw,
-// 13 padTop, 14 padLeft, 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(Ho·Wo), 21 1/Wo.
+// 13 padTop, 14 padLeft, 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(Ho·Wo), 21 1/Wo, 22 split-K slices,
+// 23 positions per slice, 24 O (slice stride in output channels).
 const weightGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
   tiling: t,
   subgroups,
@@ -191,46 +215,86 @@ const weightGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DW: array<f32>;
-${divmodFn}`,
+${divmodFn}
+${gatherFn('gatherX', 'X')}`,
   prologue: `
   let M = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
   let O = u(8u); let HoWo = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u);
   let pt = bitcast<i32>(u(13u)); let pl = bitcast<i32>(u(14u)); let dh = u(15u); let dw = u(16u);
   let kw = u(17u); let Cg = u(18u); let T = u(19u); let rHoWo = bitcast<f32>(u(20u)); let rWo = bitcast<f32>(u(21u));
-  let grp = wz;
-  let kBegin = 0u; let kEnd = K;
+  let S = u(22u); let kPer = u(23u);
+  let grp = wz / S; let split = wz % S;
+  let kBegin = split * kPer; let kEnd = min(K, kBegin + kPer);
   let HW = H * W;
   let qa = ${gatherQuad(t, 'As')};
 ${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let tap${j} = pm${j} % T;
   let xo${j} = (grp * Cg + pm${j} / T) * HW; let dy${j} = i32((tap${j} / kw) * dh) - pt; let dx${j} = i32((tap${j} % kw) * dw) - pl;`)}
   let qb = ${gatherQuad(t, 'Bs')};
 ${quadOf((j) => `  let o${j} = n0 + 4u * qb + ${j}u; let okb${j} = o${j} < Og; let go${j} = (grp * Og + o${j}) * HoWo;`)}`,
-  loadTile: [
-    gatherTile(t, 'As', 'qa', `      let np = divmod(k, HoWo, rHoWo); let hw = divmod(np.y, Wo, rWo);
+  loadA: gatherTile(t, 'As', 'qa', `      let np = divmod(k, HoWo, rHoWo); let hw = divmod(np.y, Wo, rWo);
       let xn = np.x * C * HW; let ihb = i32(hw.x * sh); let iwb = i32(hw.y * sw);`,
     (j) => `      { let ih = ihb + dy${j}; let iw = iwb + dx${j}; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xn + xo${j} + u32(ih) * W + u32(iw)]; } }`),
-    gatherTile(t, 'Bs', 'qb', `      let np = divmod(k, HoWo, rHoWo); let gn = np.x * O * HoWo + np.y;`,
+  laneA: {
+    prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let ltap${h} = lm${h} % T;
+  let lxo${h} = (grp * Cg + lm${h} / T) * HW; let ldy${h} = i32((ltap${h} / kw) * dh) - pt; let ldx${h} = i32((ltap${h} % kw) * dw) - pl;`).join('\n'),
+    perK: `    let np = divmod(k, HoWo, rHoWo); let hw = divmod(np.y, Wo, rWo); let kin = k < kEnd;
+    let xn = np.x * C * HW; let ihb = i32(hw.x * sh); let iwb = i32(hw.y * sw);`,
+    value: (h) => `gatherX(kin && lok${h}, ihb + ldy${h}, iwb + ldx${h}, xn + lxo${h}, H, W)`,
+  },
+  loadB: gatherTile(t, 'Bs', 'qb', `      let np = divmod(k, HoWo, rHoWo); let gn = np.x * O * HoWo + np.y;`,
       (j) => `      if (okb${j}) { v[${j}] = G[gn + go${j}]; }`),
-  ].join('\n'),
-  epilogue: storeRows(t, 'DW', 'M', 'Og', '', '(grp * Og + col) * M + m'),
+  epilogue: storeRows(t, 'DW', 'M', 'Og', '', '(split * u(24u) + grp * Og + col) * M + m'),
 })
+
+/**
+ * Split-K: the reduction over N·Ho·Wo positions is long while the output [O, Cg·kh·kw] is often a handful
+ * of tiles, so the positions are cut into slices (grid z) that write partial sums, added up by
+ * `sumSlicesSource`. The slice count aims at SPLIT_TARGET workgroups and keeps ≥ 16 reduction steps per
+ * slice.
+ */
+const SPLIT_TARGET = 32
+
+const sumSlicesSource = `
+@group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
+@group(0) @binding(1) var<storage, read> P: array<f32>;
+@group(0) @binding(2) var<storage, read_write> O: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  let n = U[0].x;
+  if (i >= n) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < U[0].y; k++) { s += P[k * n + i]; }
+  O[i] = s;
+}`
 
 /** dw = conv2dWeightGrad(x, g): x f32[N,C,H,W], g f32[N,O,Ho,Wo] → `out` f32[O,C/groups,kh,kw]. */
 export const conv2dWeightGradGpu = (ctx: GpuContext, x: GpuArray, gy: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
-  const dw = ctx.alloc(out)
   const cg = g.c / g.groups
   const og = g.o / g.groups
   const rows = cg * g.kh * g.kw
-  if (rows === 0 || og === 0) return dw
+  const positions = g.n * g.ho * g.wo
+  if (rows === 0 || og === 0 || positions === 0) return fillZeros(ctx, out)
   checkGroups('conv2dWeightGrad', ctx, g.groups)
   const t = pickTiling(rows, og)
+  const tiles = Math.ceil(rows / tileRows(t)) * Math.ceil(og / tileCols(t)) * g.groups
+  const steps = Math.ceil(positions / t.BK)
+  const slices = Math.max(1, Math.min(Math.ceil(SPLIT_TARGET / tiles), Math.floor(steps / 16), Math.floor(ctx.maxWorkgroupsPerDimension / g.groups)))
+  const perSlice = Math.ceil(steps / slices) * t.BK
+  const used = Math.ceil(positions / perSlice)
   const subgroups = hasSubgroups(ctx)
   const code = memo(`cwg${JSON.stringify(t)}${subgroups}`, () => weightGradSource(t, subgroups))
-  const { words, workgroups } = gemmGrid(ctx, t, rows, og, g.groups)
+  const { words, workgroups } = gemmGrid(ctx, t, rows, og, g.groups * used)
+  const dw = ctx.alloc(out)
+  const partial = used === 1 ? dw : ctx.alloc({ shape: [used, ...out.shape], dtype: 'float32' })
   ctx.dispatch({
-    name: 'conv2dWeightGrad', code, inputs: [x, gy], outputs: [dw], workgroups,
-    uniforms: [...words, rows, og, g.n * g.ho * g.wo, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
-      g.dilationH, g.dilationW, g.kw, cg, g.kh * g.kw, rcp(g.ho * g.wo), rcp(g.wo)],
+    name: 'conv2dWeightGrad', code, inputs: [x, gy], outputs: [partial], workgroups,
+    uniforms: [...words, rows, og, positions, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
+      g.dilationH, g.dilationW, g.kw, cg, g.kh * g.kw, rcp(g.ho * g.wo), rcp(g.wo), used, perSlice, g.o],
   })
+  if (used > 1) {
+    const n = g.o * rows
+    ctx.dispatch({ name: 'conv2dWeightGrad.sum', code: sumSlicesSource, inputs: [partial], outputs: [dw], uniforms: [n, used], workgroups: grid1d(ctx, n) })
+  }
   return dw
 }

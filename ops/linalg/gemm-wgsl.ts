@@ -33,6 +33,7 @@ export type Tiling = { readonly TM: number; readonly TN: number; readonly WX: nu
 export const TILINGS = {
   wide: { TM: 16, TN: 8, WX: 16, WY: 8, BK: 16 },
   narrow: { TM: 16, TN: 4, WX: 16, WY: 8, BK: 16 },
+  tall: { TM: 16, TN: 8, WX: 8, WY: 16, BK: 16 },
   small: { TM: 8, TN: 4, WX: 16, WY: 8, BK: 16 },
 } as const satisfies Record<string, Tiling>
 
@@ -46,7 +47,7 @@ export const threads = (t: Tiling): number => t.WX * t.WY
  */
 export const pickTiling = (m: number, n: number): Tiling => {
   const cost = (t: Tiling, penalty: number) => Math.ceil(m / tileRows(t)) * tileRows(t) * Math.ceil(n / tileCols(t)) * tileCols(t) * penalty
-  const options: [Tiling, number][] = [[TILINGS.wide, 1], [TILINGS.narrow, 1.15], [TILINGS.small, 1.6]]
+  const options: [Tiling, number][] = [[TILINGS.wide, 1], [TILINGS.tall, 1], [TILINGS.narrow, 1.15], [TILINGS.small, 1.6]]
   return options.reduce((best, o) => (cost(o[0], o[1]) < cost(best[0], best[1]) ? o : best))[0]
 }
 
@@ -58,11 +59,30 @@ export type GemmVariant = {
   readonly header: string
   /** Statements run once; they see `m0`, `n0`, `wz` (grid z), `lx`, `ly`, `tid` and must define `kBegin`, `kEnd`. */
   readonly prologue: string
-  /** Statements that fill `As`/`Bs` for the step `k0 .. k0 + BK` (zeros past the edges). */
-  readonly loadTile: string
+  /** Statements that fill `As` (resp. `Bs`) for the step `k0 .. k0 + BK` (zeros past the edges). */
+  readonly loadA: string
+  readonly loadB: string
+  /**
+   * Optional, for the subgroup path: reading lane-owned A values straight from memory instead of staging
+   * A (see `LaneA`).
+   */
+  readonly laneA?: LaneA
   /** Statements that store the accumulators (see `forEachAcc`). */
   readonly epilogue: string
 }
+
+/**
+ * On the subgroup path lane `sl` owns rows `m0 + TM·ly + 8h + sl` (h < TM/8) of A: `laneRow(h)`. A
+ * variant whose A is an expensive gather (a convolution's im2col) may fetch those values itself, once per
+ * k, instead of staging the A tile: with WX = 8 each row belongs to exactly one subgroup, so that is the
+ * same number of gathers without the workgroup-memory store and reload.
+ * `prologue` runs once (per-row set-up), `perK` once per k (sees `k`, which may be ≥ kEnd), and
+ * `value(h)` is the f32 of row h at k (zero past the edges).
+ */
+export type LaneA = { readonly prologue: string; readonly perK: string; readonly value: (h: number) => string }
+
+/** The row of A that lane `sl` owns on the subgroup path (see `LaneA`). */
+export const laneRow = (t: Tiling, h: number): string => `m0 + ${t.TM}u * ly + ${8 * h}u + sl`
 
 const acc = (i: number, q: number): string => `acc${i}_${q}`
 
@@ -87,8 +107,10 @@ const plainStep = (t: Tiling): string => {
 }
 
 /** Lane `sl` of an 8-lane subgroup reads rows sl, sl + 8, ... of the subgroup's TM rows; the rest is broadcast. */
-const subgroupStep = (t: Tiling): string => {
-  const loads = Array.from({ length: t.TM / 8 }, (_, h) => `let s${h} = As[kk * ${tileRows(t) / 4}u + ${t.TM / 4}u * ly + ${2 * h}u + (sl >> 2u)][sl & 3u];`).join(' ')
+const subgroupStep = (t: Tiling, lane?: LaneA): string => {
+  const loads = lane
+    ? `let k = k0 + kk;\n${lane.perK}\n    ${Array.from({ length: t.TM / 8 }, (_, h) => `let s${h} = ${lane.value(h)};`).join(' ')}`
+    : Array.from({ length: t.TM / 8 }, (_, h) => `let s${h} = As[kk * ${tileRows(t) / 4}u + ${t.TM / 4}u * ly + ${2 * h}u + (sl >> 2u)][sl & 3u];`).join(' ')
   const fmas = Array.from({ length: t.TM }, (_, i) => fmaRow(t, i, `vec4<f32>(subgroupBroadcast(s${i >> 3}, ${i & 7}u))`)).join(' ')
   return `    {\n    ${loads} ${loadB(t)}\n    ${fmas}\n    }`
 }
@@ -97,11 +119,14 @@ const subgroupStep = (t: Tiling): string => {
 // its compile time (LLVM allocates registers for 128 live accumulators per unrolled step).
 const loopOver = (t: Tiling, step: (t: Tiling) => string): string => `    for (var kk = 0u; kk < ${t.BK}u; kk++) {\n${step(t)}\n    }`
 
+/** Lane-owned A pays off only when each row belongs to one subgroup (WX = 8); otherwise A is staged. */
+const usesLaneA = (v: GemmVariant): boolean => v.subgroups && v.laneA !== undefined && v.tiling.WX === 8
+
 const innerProduct = (v: GemmVariant): string => {
   const t = v.tiling
   const plain = loopOver(t, plainStep)
   if (!v.subgroups) return plain
-  const sub = loopOver(t, subgroupStep)
+  const sub = loopOver(t, (tt) => subgroupStep(tt, usesLaneA(v) ? v.laneA : undefined))
   return `    if (sg8) {\n${sub}\n    } else {\n${plain}\n    }`
 }
 
@@ -111,6 +136,7 @@ const innerProduct = (v: GemmVariant): string => {
  */
 export const gemmShader = (v: GemmVariant): string => {
   const t = v.tiling
+  const lane = usesLaneA(v)
   const sgBuiltins = v.subgroups ? ', @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_invocation_id) sl: u32' : ''
   return `${v.subgroups ? 'enable subgroups;\n' : ''}
 @group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
@@ -134,8 +160,10 @@ ${forEachAcc(t, (_, __, name) => `  var ${name} = vec4<f32>(0.0);`)}
 ${Array.from({ length: t.TM / 4 }, (_, i) => `  var a${i}: vec4<f32>;`).join('\n')}
 ${Array.from({ length: t.TN / 4 }, (_, q) => `  var b${q}: vec4<f32>;`).join('\n')}
 ${v.prologue}
+${lane ? v.laneA!.prologue : ''}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${t.BK}u) {
-${v.loadTile}
+${lane ? `  if (!sg8) {\n${v.loadA}\n  }` : v.loadA}
+${v.loadB}
     workgroupBarrier();
 ${innerProduct(v)}
     workgroupBarrier();

@@ -60,10 +60,8 @@ const source = (v: Variant): string => gemmShader({
   let cOff = t * M * N;
   let kBegin = 0u;
   let kEnd = K;`,
-  loadTile: [
-    loadMatrixTile(v.tiling, { dst: 'As', src: 'A', off: 'aOff', rows: 'M', ld: v.transA ? 'M' : 'K', origin: 'm0', kMajor: v.transA, vec: v.vecA }),
-    loadMatrixTile(v.tiling, { dst: 'Bs', src: 'B', off: 'bOff', rows: 'N', ld: v.transB ? 'K' : 'N', origin: 'n0', kMajor: !v.transB, vec: v.vecB }),
-  ].join('\n'),
+  loadA: loadMatrixTile(v.tiling, { dst: 'As', src: 'A', off: 'aOff', rows: 'M', ld: v.transA ? 'M' : 'K', origin: 'm0', kMajor: v.transA, vec: v.vecA }),
+  loadB: loadMatrixTile(v.tiling, { dst: 'Bs', src: 'B', off: 'bOff', rows: 'N', ld: v.transB ? 'K' : 'N', origin: 'n0', kMajor: !v.transB, vec: v.vecB }),
   epilogue: store(v.tiling, v.vecC),
 })
 
