@@ -75,15 +75,8 @@ const registerTfjsGradients = async (tf: typeof tfType): Promise<void> => {
   await import(pathToFileURL(bundle).href)
 }
 
-/**
- * tfjs-core with its gradients and the WebGPU backend selected; fails when the backend does not start.
- * tfjs's Node build is CommonJS and calls `require('util')`; in an ESM bundle (the packer's esbuild
- * output) that call goes through a shim that needs a global `require`, so one is provided before tfjs
- * is first loaded — which is why tfjs-core is imported here and not at the top of the file.
- */
+/** tfjs-core with its gradients and the WebGPU backend selected; fails when the backend does not start. */
 export const setUpTfjsWebgpu = async (): Promise<typeof tfType> => {
-  const global = globalThis as { require?: NodeJS.Require }
-  global.require ??= require
   const tf = await import('@tensorflow/tfjs-core')
   await registerTfjsGradients(tf)
   await import('@tensorflow/tfjs-backend-webgpu')

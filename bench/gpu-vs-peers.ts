@@ -13,6 +13,8 @@
  * One self-contained entry (plus imports, no Python): the remote-GPU packer bundles it with esbuild, and
  * there `--out $OUT/gpu-vs-peers.json` puts the results where they come back.
  */
+// First: a global `require` for CommonJS dependencies once this entry is bundled as ESM (see the file).
+import './gpu-bundle-require.js'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
