@@ -17,11 +17,11 @@
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { fail } from '../../core/errors.js'
 import type { Aval } from '../../core/tensor.js'
-import { fillGpu } from '../shape/wgsl.js'
+import { fillGpu, stridedGatherGpu } from '../shape/wgsl.js'
 import { f32Bits, grid1d } from '../wgsl/prelude.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
-  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows,
+  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
 } from './gemm-wgsl.js'
 
 const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
@@ -40,7 +40,7 @@ const storeRows = (t: Tiling, dst: string, rows: string, cols: string, rowSetup:
   for (let i = 0; i < t.TM; i++) {
     const cells: string[] = []
     for (let q = 0; q < t.TN / 4; q++) {
-      for (let j = 0; j < 4; j++) cells.push(`    { let col = n0 + ${t.TN}u * lx + ${4 * q + j}u; if (col < ${cols}) { ${dst}[${index}] = acc${i}_${q}[${j}]; } }`)
+      for (let j = 0; j < 4; j++) cells.push(`    { let col = n0 + ${t.TN}u * lx + ${4 * q + j}u; if (col < ${cols}) { ${dst}[${index.replace('$J', `${4 * q + j}`)}] = acc${i}_${q}[${j}]; } }`)
     }
     out.push(`  {\n    let m = m0 + ${t.TM}u * ly + ${i}u;\n    if (m < ${rows}) {\n    ${rowSetup}\n${cells.join('\n')}\n    }\n  }`)
   }
@@ -63,39 +63,78 @@ const checkGroups = (op: string, ctx: GpuContext, groups: number): void => {
 
 // conv2d uniforms: 2 P, 3 Og, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho·Wo, 10 Wo, 11 sh, 12 sw, 13 padTop, 14 padLeft,
 // 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(kh·kw), 21 1/kw.
-const conv2dSource = (t: Tiling, subgroups: boolean, vecW: boolean): string => gemmShader({
-  tiling: t,
-  subgroups,
-  header: `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${divmodFn}
-${gatherFn('gatherX', 'X')}`,
-  prologue: `
-  let M = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
+const conv2dPrologue = `
+  let P = u(2u); let Og = u(3u); let K = u(4u); let C = u(5u); let H = u(6u); let W = u(7u);
   let O = u(8u); let HoWo = u(9u); let Wo = u(10u); let sh = u(11u); let sw = u(12u);
   let pt = bitcast<i32>(u(13u)); let pl = bitcast<i32>(u(14u)); let dh = u(15u); let dw = u(16u);
   let kw = u(17u); let Cg = u(18u); let T = u(19u); let rT = bitcast<f32>(u(20u)); let rkw = bitcast<f32>(u(21u));
   let grp = wz;
   let kBegin = 0u; let kEnd = K;
   let HW = H * W;
+  let wOff = grp * Og * K;`
+
+/** Per-k decode of the im2col row k = (c, ki, kj) for conv2d gathers. */
+const conv2dPerK = `      let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw);
+      let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`
+
+/** Per-position set-up for conv2d gathers: position `pos` → names suffixed `s` (image base, top-left input). */
+const conv2dPosition = (s: string, pos: string, limit: string): string => `  let pm${s} = ${pos}; let ok${s} = pm${s} < ${limit}; let p${s} = pm${s} % HoWo;
+  let xb${s} = ((pm${s} / HoWo) * C + grp * Cg) * HW; let ih${s} = i32((p${s} / Wo) * sh) - pt; let iw${s} = i32((p${s} % Wo) * sw) - pl;`
+
+/**
+ * How the weights are read: as stored ([G, Og, K], vec4 along K when K % 4 = 0) or, when K is not a
+ * multiple of 4 (3-channel stems: K = 3·7·7) but Og is, from a transposed copy [G, K, Og] (vec4 along Og),
+ * one tiny dispatch that spares every workgroup scalar, bounds-checked weight loads.
+ */
+type WeightLayout = 'vec' | 'scalar' | 'transposed'
+
+const loadWeights = (t: Tiling, layout: WeightLayout, dst: 'As' | 'Bs'): string => layout === 'transposed'
+  ? loadMatrixTile(t, { dst, src: 'Wt', off: 'wOff', rows: 'Og', ld: 'Og', origin: dst === 'As' ? 'm0' : 'n0', kMajor: true, vec: true })
+  : loadMatrixTile(t, { dst, src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: dst === 'As' ? 'm0' : 'n0', kMajor: false, vec: layout === 'vec' })
+
+const conv2dHeader = (vecW: boolean): string => `
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${divmodFn}
+${gatherFn('gatherX', 'X')}`
+
+/** Positions-major conv2d: rows are output positions (the im2col gather), columns output channels. */
+const conv2dSource = (t: Tiling, subgroups: boolean, wl: WeightLayout): string => gemmShader({
+  tiling: t,
+  subgroups,
+  header: conv2dHeader(wl !== 'scalar'),
+  prologue: `${conv2dPrologue}
   let qa = ${gatherQuad(t, 'As')};
-${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; let p${j} = pm${j} % HoWo;
-  let xb${j} = ((pm${j} / HoWo) * C + grp * Cg) * HW; let ih${j} = i32((p${j} / Wo) * sh) - pt; let iw${j} = i32((p${j} % Wo) * sw) - pl;`)}
-  let wOff = grp * Og * K;`,
-  loadA: gatherTile(t, 'As', 'qa', `      let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw);
-      let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`,
-    (j) => `      { let ih = ih${j} + dy; let iw = iw${j} + dx; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xb${j} + co + u32(ih) * W + u32(iw)]; } }`),
-  loadB: loadMatrixTile(t, { dst: 'Bs', src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: 'n0', kMajor: false, vec: vecW }),
+${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
+  loadA: gatherTile(t, 'As', 'qa', conv2dPerK,
+    (j) => `      v[${j}] = gatherX(ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
+  loadB: loadWeights(t, wl, 'Bs'),
   laneA: {
-    prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let lp${h} = lm${h} % HoWo;
-  let lxb${h} = ((lm${h} / HoWo) * C + grp * Cg) * HW; let lih${h} = i32((lp${h} / Wo) * sh) - pt; let liw${h} = i32((lp${h} % Wo) * sw) - pl;`).join('\n'),
-    perK: `    let ct = divmod(k, T, rT); let ij = divmod(ct.y, kw, rkw); let kin = k < kEnd;
-    let dy = i32(ij.x * dh); let dx = i32(ij.y * dw); let co = ct.x * HW;`,
-    value: (h) => `gatherX(kin && lok${h}, lih${h} + dy, liw${h} + dx, lxb${h} + co, H, W)`,
+    prologue: Array.from({ length: t.TM / 8 }, (_, h) => conv2dPosition(`l${h}`, laneRow(t, h), 'P')).join('\n'),
+    perK: `${conv2dPerK}\n      let kin = k < kEnd;`,
+    value: (h) => `gatherX(kin && okl${h}, ihl${h} + dy, iwl${h} + dx, xbl${h} + co, H, W)`,
   },
-  epilogue: storeRows(t, 'Y', 'M', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
+  epilogue: storeRows(t, 'Y', 'P', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
+})
+
+/**
+ * Channels-major conv2d: rows are output channels (the weights, staged as a matrix), columns output
+ * positions (the gather). Deep layers have few positions and many channels (7×7×512 in ResNet), where
+ * the positions-major tile would be mostly padding.
+ */
+const conv2dChannelsSource = (t: Tiling, subgroups: boolean, wl: WeightLayout): string => gemmShader({
+  tiling: t,
+  subgroups,
+  header: conv2dHeader(wl !== 'scalar'),
+  prologue: `${conv2dPrologue}
+  let qb = ${gatherQuad(t, 'Bs')};
+${quadOf((j) => conv2dPosition(`${j}`, `n0 + 4u * qb + ${j}u`, 'P'))}`,
+  loadA: loadWeights(t, wl, 'As'),
+  loadB: gatherTile(t, 'Bs', 'qb', conv2dPerK,
+    (j) => `      v[${j}] = gatherX(ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
+  epilogue: `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ((col${j} / HoWo) * O + grp * Og) * HoWo + col${j} % HoWo;`).join('\n')}
+${storeRows(t, 'Y', 'Og', 'P', '', 'cb$J + m * HoWo')}`,
 })
 
 /** y = conv2d(x, w): x f32[N,C,H,W], w f32[O,C/groups,kh,kw] → `out` f32[N,O,Ho,Wo]. */
@@ -108,13 +147,20 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
   const cg = g.c / g.groups
   const taps = g.kh * g.kw
   const k = cg * taps
-  const t = pickTiling(positions, og)
+  const byPositions = tilingFor(positions, og)
+  const byChannels = tilingFor(og, positions)
+  // Positions-major is the tuned path (lane-owned gathers); channels-major when it saves a fifth of the padding.
+  const channels = byChannels.cost < 0.8 * byPositions.cost
+  const t = channels ? byChannels.tiling : byPositions.tiling
   const subgroups = hasSubgroups(ctx)
-  const vecW = k % 4 === 0
-  const code = memo(`c2d${JSON.stringify(t)}${subgroups}${vecW}`, () => conv2dSource(t, subgroups, vecW))
-  const { words, workgroups } = gemmGrid(ctx, t, positions, og, g.groups)
+  const wl: WeightLayout = k % 4 === 0 ? 'vec' : og % 4 === 0 ? 'transposed' : 'scalar'
+  const weights = wl === 'transposed'
+    ? stridedGatherGpu(ctx, 'conv2d', w, { shape: [g.groups, k, og], dtype: 'float32' }, [og * k, 1, k])
+    : w
+  const code = memo(`c2d${channels}${JSON.stringify(t)}${subgroups}${wl}`, () => (channels ? conv2dChannelsSource : conv2dSource)(t, subgroups, wl))
+  const { words, workgroups } = channels ? gemmGrid(ctx, t, og, positions, g.groups) : gemmGrid(ctx, t, positions, og, g.groups)
   ctx.dispatch({
-    name: 'conv2d', code, inputs: [x, w], outputs: [y], workgroups,
+    name: 'conv2d', code, inputs: [x, weights], outputs: [y], workgroups,
     uniforms: [...words, positions, og, k, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
       g.dilationH, g.dilationW, g.kw, cg, taps, rcp(taps), rcp(g.kw)],
   })

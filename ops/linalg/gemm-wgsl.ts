@@ -45,10 +45,13 @@ export const threads = (t: Tiling): number => t.WX * t.WY
  * The tiling with the least padded work for an M×N output (ties and near-ties go to the larger tile,
  * whose inner loop does more FMAs per workgroup-memory read).
  */
-export const pickTiling = (m: number, n: number): Tiling => {
-  const cost = (t: Tiling, penalty: number) => Math.ceil(m / tileRows(t)) * tileRows(t) * Math.ceil(n / tileCols(t)) * tileCols(t) * penalty
+export const pickTiling = (m: number, n: number): Tiling => tilingFor(m, n).tiling
+
+/** `pickTiling` with its cost: padded multiply-adds weighted by the tiling's relative inefficiency. */
+export const tilingFor = (m: number, n: number): { readonly tiling: Tiling; readonly cost: number } => {
   const options: [Tiling, number][] = [[TILINGS.wide, 1], [TILINGS.tall, 1], [TILINGS.narrow, 1.15], [TILINGS.small, 1.6]]
-  return options.reduce((best, o) => (cost(o[0], o[1]) < cost(best[0], best[1]) ? o : best))[0]
+  const costs = options.map(([t, penalty]) => ({ tiling: t, cost: Math.ceil(m / tileRows(t)) * tileRows(t) * Math.ceil(n / tileCols(t)) * tileCols(t) * penalty }))
+  return costs.reduce((best, c) => (c.cost < best.cost ? c : best))
 }
 
 export type GemmVariant = {

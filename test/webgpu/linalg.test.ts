@@ -38,6 +38,8 @@ const convCases: ConvCase[] = [
   { name: '1×1 stride 2 (downsample)', x: [1, 8, 7, 7], w: [12, 8, 1, 1], o: { stride: 2 } },
   { name: '7×7 stride 2 pad 3, 3 input channels (ResNet stem)', x: [1, 3, 33, 35], w: [8, 3, 7, 7], o: { stride: 2, padding: 3 } },
   { name: 'kernel as large as the padded input', x: [1, 2, 3, 4], w: [3, 2, 5, 4], o: { padding: [1, 1, 0, 0] } },
+  { name: 'few positions, many channels (channels-major tiles)', x: [1, 64, 5, 5], w: [160, 64, 3, 3], o: { padding: 1 } },
+  { name: 'grouped, K not a multiple of 4', x: [2, 30, 4, 3], w: [90, 10, 3, 1], o: { padding: [1, 0, 0, 1], groups: 3 } },
 ]
 
 if (run) {
