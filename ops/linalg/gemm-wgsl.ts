@@ -134,6 +134,20 @@ const innerProduct = (v: GemmVariant): string => {
 }
 
 /**
+ * The subgroup path assumes that a subgroup is 8 consecutive invocations with lane = index mod 8 (how
+ * lavapipe and Intel's SIMD8 lay them out). WGSL does not promise that, so the workgroup checks it and
+ * takes the plain path unless every lane agrees; the flag is made workgroup-uniform because with
+ * lane-owned A the two paths stage different tiles.
+ */
+const laneCheck = `
+  if (tid == 0u) { atomicStore(&lanesOk, 1u); }
+  workgroupBarrier();
+  if (sgSize != 8u || sl != (tid & 7u)) { atomicStore(&lanesOk, 0u); }
+  workgroupBarrier();
+  if (tid == 0u) { lanesFlag = atomicLoad(&lanesOk); }
+  let sg8 = workgroupUniformLoad(&lanesFlag) == 1u;`
+
+/**
  * The shader for one variant. Uniform words 0 and 1 are the skeleton's: the number of m-tiles and of
  * n-tiles (`gemmGrid` fills them); a variant's own uniforms start at word 2.
  */
@@ -141,10 +155,11 @@ export const gemmShader = (v: GemmVariant): string => {
   const t = v.tiling
   const lane = usesLaneA(v)
   const sgBuiltins = v.subgroups ? ', @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_invocation_id) sl: u32' : ''
-  return `${v.subgroups ? 'enable subgroups;\n' : ''}
+  return `${v.subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : ''}
 @group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
 fn u(i: u32) -> u32 { return U[i >> 2u][i & 3u]; }
 ${v.header}
+${v.subgroups ? 'var<workgroup> lanesOk: atomic<u32>;\nvar<workgroup> lanesFlag: u32;' : ''}
 var<workgroup> As: array<vec4<f32>, ${(t.BK * tileRows(t)) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(t.BK * tileCols(t)) / 4}>;
 @compute @workgroup_size(${t.WX}, ${t.WY})
@@ -158,7 +173,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let wz = wg.z;
   let lx = lid.x;
   let ly = lid.y;
-${v.subgroups ? '  let sg8 = sgSize == 8u;' : ''}
+${v.subgroups ? laneCheck : ''}
 ${forEachAcc(t, (_, __, name) => `  var ${name} = vec4<f32>(0.0);`)}
 ${Array.from({ length: t.TM / 4 }, (_, i) => `  var a${i}: vec4<f32>;`).join('\n')}
 ${Array.from({ length: t.TN / 4 }, (_, q) => `  var b${q}: vec4<f32>;`).join('\n')}
