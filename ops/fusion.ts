@@ -16,6 +16,7 @@ import type { CpuArray, GpuArray, GpuContext, Rule } from '../core/rule.js'
 import { type Shape, shapesEqual, size } from '../core/shape.js'
 import { broadcastStrides, compileLoop, forEachRow } from './elementwise/kernels.js'
 import { elementwiseExprs } from './elementwise/exprs.js'
+import { PER_THREAD } from './elementwise/wgsl.js'
 import { stopGradientRule } from './transforms.js'
 import { fusedReduceParams, fusedReduceRule, prologueFolds } from './fusion-reduce.js'
 import { MAX_RANK, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
@@ -74,21 +75,36 @@ const fusedCpu = (inputs: readonly CpuArray[], params: FusedParams): TypedArray[
 
 // ---- WebGPU: one WGSL kernel per chain; shapes in the uniforms ----
 
-const gpuSource = (body: FusedBody, outDtypes: readonly DType[]): string => {
-  const offsets = body.inputs.map((_, i) => offsetFn(`off${i}`, 1, 2, 2 + MAX_RANK * (i + 1))).join('\n')
+// Two variants, like the unfused elementwise kernels: flat (every operand has the domain's size or is a
+// single value; PER_THREAD elements per invocation; uniforms [n, isScalar_i...]) and strided (general
+// broadcasting; uniforms [n, rank, domain[8], strides_i[8]...]).
+const gpuSource = (body: FusedBody, outDtypes: readonly DType[], flat: boolean): string => {
   const steps = body.steps.map((s, k) => {
     const lets = s.args.map((a, j) => `let ${NAMES[j]} = ${valueName(body, a)};`).join(' ')
-    return `  var t${k}: ${wgslType(s.dtype)}; { ${lets} t${k} = ${s.gpu}; }`
+    return `    var t${k}: ${wgslType(s.dtype)}; { ${lets} t${k} = ${s.gpu}; }`
   })
-  return `${uniformBlock}
+  const header = `${uniformBlock}
 ${mathHelpers}
-${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), outDtypes.map((d, j) => [`O${j}`, d]))}
-${offsets}
+${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), outDtypes.map((d, j) => [`O${j}`, d]))}`
+  const compute = (i: string, load: (k: number) => string) => `${body.inputs.map((_, k) => `    let x${k} = X${k}[${load(k)}];`).join('\n')}
+${steps.join('\n')}
+${body.outputs.map((o, j) => `    O${j}[${i}] = ${valueName(body, o)};`).join('\n')}`
+  if (flat) {
+    return `${header}
+${main1d()}
+  let n = u(0u);
+  for (var q = 0u; q < ${PER_THREAD}u; q++) {
+    let i = idx * ${PER_THREAD}u + q;
+    if (i >= n) { return; }
+${compute('i', (k) => `select(i, 0u, u(${k + 1}u) == 1u)`)}
+  }
+}`
+  }
+  return `${header}
+${body.inputs.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')}
 ${main1d()}
   if (idx >= u(0u)) { return; }
-${body.inputs.map((_, i) => `  let x${i} = X${i}[off${i}(idx)];`).join('\n')}
-${steps.join('\n')}
-${body.outputs.map((o, j) => `  O${j}[idx] = ${valueName(body, o)};`).join('\n')}
+${compute('idx', (k) => `off${k}(idx)`)}
 }`
 }
 
@@ -97,8 +113,15 @@ const fusedGpu = (ctx: GpuContext, inputs: readonly GpuArray[], params: FusedPar
   const outs = outAvals.map((a) => ctx.alloc(a))
   const count = size(params.domain)
   if (count === 0) return outs
-  const uniforms = [count, params.domain.length, ...padShape(params.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, params.domain))]
-  ctx.dispatch({ name: `fused(${params.chain})`, code: gpuSource(body, outAvals.map((a) => a.dtype)), inputs, outputs: outs, uniforms, workgroups: grid1d(ctx, count) })
+  const sizes = inputs.map((x) => size(x.shape))
+  const flat = sizes.every((s) => s === count || s === 1)
+  const uniforms = flat
+    ? [count, ...sizes.map((s) => (s === 1 && count !== 1 ? 1 : 0))]
+    : [count, params.domain.length, ...padShape(params.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, params.domain))]
+  ctx.dispatch({
+    name: `fused(${params.chain})`, code: gpuSource(body, outAvals.map((a) => a.dtype), flat), inputs, outputs: outs, uniforms,
+    workgroups: grid1d(ctx, flat ? Math.ceil(count / PER_THREAD) : count),
+  })
   return outs
 }
 

@@ -13,11 +13,29 @@ const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
 
 /** The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array. */
+/** Elements per invocation in the flat variant: fewer, fatter invocations amortise per-invocation cost. */
+export const PER_THREAD = 4
+
 const source = (expr: string, dtypes: readonly DType[], out: DType, strided: boolean): string => {
   const bindings = storageBindings(dtypes.map((d, k) => [ARRAYS[k]!, d]), [['O', out]])
   // Uniform words: flat = [n, isScalar0, isScalar1, isScalar2]; strided = [n, rank, shape[8], strides_k[8]...].
-  const offsets = strided ? dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n') : ''
-  const loads = dtypes.map((_, k) => `  let ${NAMES[k]} = ${ARRAYS[k]}[${strided ? `off${k}(idx)` : `select(idx, 0u, u(${k + 1}u) == 1u)`}];`).join('\n')
+  if (!strided) {
+    const loads = dtypes.map((_, k) => `    let ${NAMES[k]} = ${ARRAYS[k]}[select(i, 0u, u(${k + 1}u) == 1u)];`).join('\n')
+    return `${uniformBlock}
+${mathHelpers}
+${bindings}
+${main1d()}
+  let n = u(0u);
+  for (var q = 0u; q < ${PER_THREAD}u; q++) {
+    let i = idx * ${PER_THREAD}u + q;
+    if (i >= n) { return; }
+${loads}
+    O[i] = ${expr};
+  }
+}`
+  }
+  const offsets = dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')
+  const loads = dtypes.map((_, k) => `  let ${NAMES[k]} = ${ARRAYS[k]}[off${k}(idx)];`).join('\n')
   return `${uniformBlock}
 ${mathHelpers}
 ${bindings}
@@ -44,7 +62,7 @@ export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inpu
   const uniforms = flat
     ? [n, ...sizes.map((s) => (s === 1 && n !== 1 ? 1 : 0))]
     : [n, out.shape.length, ...padShape(out.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, out.shape))]
-  ctx.dispatch({ name, code: source(expr, dtypes, out.dtype, !flat), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, n) })
+  ctx.dispatch({ name, code: source(expr, dtypes, out.dtype, !flat), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat ? Math.ceil(n / PER_THREAD) : n) })
   return o
 }
 
