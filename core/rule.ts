@@ -67,6 +67,9 @@ export type Rule<P> = {
    * (correct, slower). Receives values with their batch dims and returns outputs with theirs.
    */
   readonly vmap?: (args: readonly Tensor[], dims: readonly BatchDim[], params: P, size: number) => [Tensor[], BatchDim[]]
-  /** WebGPU lowering: records the dispatches that compute the outputs from `inputs`. */
-  readonly webgpu?: (ctx: GpuContext, inputs: readonly GpuArray[], params: P, outAvals: readonly Aval[]) => GpuArray[]
+  /**
+   * WebGPU lowering: records the dispatches that compute the outputs from `inputs`. Required: every
+   * primitive runs on both backends (a rule without one does not compile).
+   */
+  readonly webgpu: (ctx: GpuContext, inputs: readonly GpuArray[], params: P, outAvals: readonly Aval[]) => GpuArray[]
 }

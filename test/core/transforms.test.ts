@@ -129,6 +129,7 @@ test('vmap falls back to a per-element loop for primitives without a batching ru
     cpu: ([x]) => [x!.data.slice().reverse()],
     jvp: (_, [t]) => [t === null ? null : bind1(reverseRule, [t], {})],
     vjp: ([ct]) => [ct === null ? null : bind1(reverseRule, [ct], {})],
+    webgpu: () => { throw new Error('testReverse is a cpu-only test primitive') },
   }
   const reverse = (x: Tensor) => bind1(reverseRule, [x], {})
   await expectTensor(F.vmap(reverse)(F.tensor([[1, 2, 3], [4, 5, 6]])), [3, 2, 1, 6, 5, 4], {}, [2, 3])

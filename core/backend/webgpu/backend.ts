@@ -102,7 +102,6 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     name: 'webgpu',
     runtime,
     run: (rule, inputs, params, outAvals) => {
-      if (rule.webgpu === undefined) return fail(rule.name, 'has no WebGPU lowering yet; use the cpu backend for it')
       // Oversized outputs are refused before any upload or dispatch of this op.
       for (const o of outAvals) checkBindingSize(runtime.gpu, rule.name, gpuBytes(o.dtype, size(o.shape)), `the ${describe(o.shape, o.dtype)} result`)
       currentOp = rule.name
