@@ -13,12 +13,17 @@
  * position. Splitting the input positions by phase (ih mod sh, iw mod sw) makes each phase a dense GEMM
  * over exactly the taps that reach it (those with (ih + padTop − ki·dh) divisible by sh), so no FMA is
  * spent on the holes; a phase that no tap reaches is written as zeros (K = 0).
+ *
+ * Depthwise convolutions (one input channel per group) would make 1-column GEMMs; they take the direct
+ * kernels of conv-depthwise-wgsl.ts instead.
  */
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { fail } from '../../core/errors.js'
 import type { Aval } from '../../core/tensor.js'
 import { fillGpu, stridedGatherGpu } from '../shape/wgsl.js'
 import { f32Bits, grid1d } from '../wgsl/prelude.js'
+import { isDepthwise } from './conv-depthwise.js'
+import { depthwiseConvGpu, depthwiseInputGradGpu, depthwiseWeightGradGpu } from './conv-depthwise-wgsl.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
   type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
@@ -139,6 +144,7 @@ ${storeRows(t, 'Y', 'Og', 'P', '', 'cb$J + m * HoWo')}`,
 
 /** y = conv2d(x, w): x f32[N,C,H,W], w f32[O,C/groups,kh,kw] → `out` f32[N,O,Ho,Wo]. */
 export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  if (isDepthwise(g)) return depthwiseConvGpu(ctx, x, w, g, out)
   const y = ctx.alloc(out)
   const positions = g.n * g.ho * g.wo
   const og = g.o / g.groups
@@ -224,6 +230,7 @@ const phaseTaps = (r: number, stride: number, pad: number, dilation: number, k: 
 
 /** dx = conv2dInputGrad(g, w): g f32[N,O,Ho,Wo], w f32[O,C/groups,kh,kw] → `out` f32[N,C,H,W]. */
 export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  if (isDepthwise(g)) return depthwiseInputGradGpu(ctx, gy, w, g, out)
   const dx = ctx.alloc(out)
   const cg = g.c / g.groups
   if (g.n * g.c * g.h * g.w === 0) return dx
@@ -316,6 +323,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** dw = conv2dWeightGrad(x, g): x f32[N,C,H,W], g f32[N,O,Ho,Wo] → `out` f32[O,C/groups,kh,kw]. */
 export const conv2dWeightGradGpu = (ctx: GpuContext, x: GpuArray, gy: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
+  if (isDepthwise(g)) return depthwiseWeightGradGpu(ctx, x, gy, g, out)
   const cg = g.c / g.groups
   const og = g.o / g.groups
   const rows = cg * g.kh * g.kw

@@ -11,7 +11,7 @@ import type { Tensor } from '../../index.js'
 import { bind1 } from '../../core/interpreters/stack.js'
 import type { GpuContext } from '../../core/rule.js'
 import { matmulRule } from '../../ops/linalg/matmul.js'
-import { conv2dRule } from '../../ops/linalg/conv.js'
+import { conv2dInputGradRule, conv2dRule, conv2dWeightGradRule } from '../../ops/linalg/conv.js'
 import { randn } from '../util/check.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
@@ -99,12 +99,18 @@ if (run) {
     await expectParity(() => F.convTranspose2d(randn([1, 6, 7, 7], 5), randn([6, 1, 4, 4], 6), { stride: 2, padding: 1, groups: 6 }), sums(16))
   })
 
-  test('conv2d: sliced (non-contiguous) input, a million outputs, zero-size batch, plain inner loop', async () => {
+  test('conv2d: sliced (non-contiguous) input, a million outputs, zero-size batch', async () => {
     await expectParity(() => F.conv2d(F.slice(randn([2, 5, 12, 12], 1), [0, 1, 1, 0], [2, 4, 12, 11]), randn([4, 3, 3, 3], 2), { padding: 1 }), sums(27))
     await expectParity(() => F.conv2d(randn([1, 8, 180, 180], 3), randn([32, 8, 3, 3], 4), { padding: 1 }), sums(72), 'million outputs')
     await expectParity(() => F.conv2d(F.zeros([0, 3, 5, 5]), randn([2, 3, 3, 3], 5)), {}, 'empty batch')
-    const plain = withoutSubgroups(conv2dRule)
-    await expectParity(() => bind1(plain, [randn([2, 4, 9, 7], 6), randn([6, 2, 3, 2], 7)], { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 2], groups: 2 }), sums(12), 'plain')
+  })
+
+  test('convolutions on the plain inner loop (no subgroups): both tile orientations and both gradients', async () => {
+    const p = { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 2], groups: 2 } as const
+    await expectParity(() => bind1(withoutSubgroups(conv2dRule), [randn([2, 4, 9, 7], 6), randn([6, 2, 3, 2], 7)], p), sums(12), 'conv2d')
+    await expectParity(() => bind1(withoutSubgroups(conv2dRule), [randn([1, 64, 5, 5], 1), randn([160, 64, 3, 3], 2)], { ...p, stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), sums(576), 'channels-major')
+    await expectParity(() => bind1(withoutSubgroups(conv2dInputGradRule), [randn([2, 6, 4, 8], 3), randn([6, 2, 3, 2], 7)], { ...p, inputSize: [9, 7] }), sums(18), 'input gradient')
+    await expectParity(() => bind1(withoutSubgroups(conv2dWeightGradRule), [randn([2, 4, 9, 7], 6), randn([2, 6, 4, 8], 3)], { ...p, kernelSize: [3, 2] }), sums(64), 'weight gradient')
   })
 }
 
