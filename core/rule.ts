@@ -39,6 +39,8 @@ export type GpuContext = {
   readonly maxWorkgroupStorageBytes: number
   /** Optional device features that were enabled (e.g. 'subgroups', 'shader-f16'); kernels may specialise on them. */
   readonly features?: readonly string[]
+  /** With 'subgroups': the adapter's [min, max] subgroup size, so kernels can leave out paths that cannot run. */
+  readonly subgroupSizes?: readonly [number, number]
 }
 
 /** Batch dimension of a vmapped value, or `null` when the value is the same for every batch element. */

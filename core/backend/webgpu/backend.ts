@@ -30,6 +30,12 @@ export type WebGpuBackend = Backend & {
   readonly endScope: (keep: readonly Concrete[]) => void
 }
 
+/** The adapter's subgroup size range when the binding reports it (Dawn's GPUAdapterInfo.subgroupMinSize/MaxSize). */
+const subgroupSizes = (adapter: GPUAdapter): [number, number] | undefined => {
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }
+  return info.subgroupMinSize && info.subgroupMaxSize ? [info.subgroupMinSize, info.subgroupMaxSize] : undefined
+}
+
 export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
   const runtime = createRuntime(gpu)
   const released = new WeakSet<Concrete>()
@@ -96,6 +102,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     maxWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension!,
     maxWorkgroupStorageBytes: gpu.limits.maxComputeWorkgroupStorageSize!,
     features: gpu.features,
+    subgroupSizes: subgroupSizes(gpu.adapter),
   }
 
   const backend: WebGpuBackend = {
