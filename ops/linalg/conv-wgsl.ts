@@ -26,7 +26,7 @@ import { isDepthwise } from './conv-depthwise.js'
 import { depthwiseConvGpu, depthwiseInputGradGpu, depthwiseWeightGradGpu } from './conv-depthwise-wgsl.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
-  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, hasSubgroups, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
+  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, subgroupMode, type SubgroupMode, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
 } from './gemm-wgsl.js'
 
 const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
@@ -105,7 +105,7 @@ ${divmodFn}
 ${gatherFn('gatherX', 'X')}`
 
 /** Positions-major conv2d: rows are output positions (the im2col gather), columns output channels. */
-const conv2dSource = (t: Tiling, subgroups: boolean, wl: WeightLayout): string => gemmShader({
+const conv2dSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout): string => gemmShader({
   tiling: t,
   subgroups,
   header: conv2dHeader(wl !== 'scalar'),
@@ -128,7 +128,7 @@ ${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
  * positions (the gather). Deep layers have few positions and many channels (7×7×512 in ResNet), where
  * the positions-major tile would be mostly padding.
  */
-const conv2dChannelsSource = (t: Tiling, subgroups: boolean, wl: WeightLayout): string => gemmShader({
+const conv2dChannelsSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout): string => gemmShader({
   tiling: t,
   subgroups,
   header: conv2dHeader(wl !== 'scalar'),
@@ -158,7 +158,7 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
   // Positions-major is the tuned path (lane-owned gathers); channels-major when it saves a fifth of the padding.
   const channels = byChannels.cost < 0.8 * byPositions.cost
   const t = channels ? byChannels.tiling : byPositions.tiling
-  const subgroups = hasSubgroups(ctx)
+  const subgroups = subgroupMode(ctx)
   const wl: WeightLayout = k % 4 === 0 ? 'vec' : og % 4 === 0 ? 'transposed' : 'scalar'
   const weights = wl === 'transposed'
     ? stridedGatherGpu(ctx, 'conv2d', w, { shape: [g.groups, k, og], dtype: 'float32' }, [og * k, 1, k])
@@ -176,7 +176,7 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
 // conv2dInputGrad uniforms: 2 P' (phase positions), 3 Cg, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho, 10 Wo, 11 sh, 12 sw,
 // 13 Og, 14 H'·W', 15 W', 16 rh, 17 rw, 18 baseH, 19 baseW, 20 stepH, 21 stepW, 22 taps in w, 23 taps,
 // 24 1/taps, 25 1/(taps in w), 26 ki0, 27 kj0, 28 ki step, 29 kj step, 30 kw, 31 kh·kw.
-const inputGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
+const inputGradSource = (t: Tiling, subgroups: SubgroupMode): string => gemmShader({
   tiling: t,
   subgroups,
   header: `
@@ -236,7 +236,7 @@ export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g
   if (g.n * g.c * g.h * g.w === 0) return dx
   checkGroups('conv2dInputGrad', ctx, g.groups)
   const og = g.o / g.groups
-  const subgroups = hasSubgroups(ctx)
+  const subgroups = subgroupMode(ctx)
   for (let rh = 0; rh < Math.min(g.strideH, g.h); rh++) {
     for (let rw = 0; rw < Math.min(g.strideW, g.w); rw++) {
       const hp = Math.ceil((g.h - rh) / g.strideH)
@@ -261,7 +261,7 @@ export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g
 // conv2dWeightGrad uniforms: 2 Cg·kh·kw, 3 Og, 4 N·Ho·Wo, 5 C, 6 H, 7 W, 8 O, 9 Ho·Wo, 10 Wo, 11 sh, 12 sw,
 // 13 padTop, 14 padLeft, 15 dh, 16 dw, 17 kw, 18 Cg, 19 kh·kw, 20 1/(Ho·Wo), 21 1/Wo, 22 split-K slices,
 // 23 positions per slice, 24 O (slice stride in output channels).
-const weightGradSource = (t: Tiling, subgroups: boolean): string => gemmShader({
+const weightGradSource = (t: Tiling, subgroups: SubgroupMode): string => gemmShader({
   tiling: t,
   subgroups,
   header: `
@@ -336,7 +336,7 @@ export const conv2dWeightGradGpu = (ctx: GpuContext, x: GpuArray, gy: GpuArray, 
   const slices = Math.max(1, Math.min(Math.ceil(SPLIT_TARGET / tiles), Math.floor(steps / 16), Math.floor(ctx.maxWorkgroupsPerDimension / g.groups)))
   const perSlice = Math.ceil(steps / slices) * t.BK
   const used = Math.ceil(positions / perSlice)
-  const subgroups = hasSubgroups(ctx)
+  const subgroups = subgroupMode(ctx)
   const code = memo(`cwg${JSON.stringify(t)}${subgroups}`, () => weightGradSource(t, subgroups))
   const { words, workgroups } = gemmGrid(ctx, t, rows, og, g.groups * used)
   const dw = ctx.alloc(out)

@@ -14,8 +14,9 @@
  * those values from workgroup memory and the others arrive by `subgroupBroadcast`, instead of every lane
  * reading all TM. On lavapipe every workgroup-memory read costs a per-lane scalar loop, so this cuts the
  * inner loop's reads by ~2× (W1 1024³: 4.3 → 5.9 GFLOP per CPU-second). Other subgroup sizes (32 on
- * NVIDIA and Apple, 64 on AMD) take the plain path, where such reads are broadcasts anyway. The branch is
- * on the `subgroup_size` builtin, so one shader serves every device that enables subgroups.
+ * NVIDIA and Apple, 64 on AMD) take the plain path, where such reads are broadcasts anyway. Which loops
+ * a shader carries follows the adapter's subgroup size range (`subgroupMode`); where 8 is only one of
+ * several sizes the workgroup checks at run time (`laneCheck`).
  *
  * Sizes are never baked in: M, N, K, strides and geometry travel in uniforms, and one shader serves each
  * (variant, tiling) pair.
@@ -56,8 +57,8 @@ export const tilingFor = (m: number, n: number): { readonly tiling: Tiling; read
 
 export type GemmVariant = {
   readonly tiling: Tiling
-  /** The device enables subgroups (adds the 8-lane broadcast path). */
-  readonly subgroups: boolean
+  /** Which inner loops the shader carries (see `subgroupMode`). */
+  readonly subgroups: SubgroupMode
   /** Storage bindings and helper functions. */
   readonly header: string
   /** Statements run once; they see `m0`, `n0`, `wz` (grid z), `lx`, `ly`, `tid` and must define `kBegin`, `kEnd`. */
@@ -123,21 +124,22 @@ const subgroupStep = (t: Tiling, lane?: LaneA): string => {
 const loopOver = (t: Tiling, step: (t: Tiling) => string): string => `    for (var kk = 0u; kk < ${t.BK}u; kk++) {\n${step(t)}\n    }`
 
 /** Lane-owned A pays off only when each row belongs to one subgroup (WX = 8); otherwise A is staged. */
-const usesLaneA = (v: GemmVariant): boolean => v.subgroups && v.laneA !== undefined && v.tiling.WX === 8
+const usesLaneA = (v: GemmVariant): boolean => v.subgroups !== 'none' && v.laneA !== undefined && v.tiling.WX === 8
 
 const innerProduct = (v: GemmVariant): string => {
   const t = v.tiling
   const plain = loopOver(t, plainStep)
-  if (!v.subgroups) return plain
+  if (v.subgroups === 'none') return plain
   const sub = loopOver(t, (tt) => subgroupStep(tt, usesLaneA(v) ? v.laneA : undefined))
-  return `    if (sg8) {\n${sub}\n    } else {\n${plain}\n    }`
+  return v.subgroups === 'only' ? sub : `    if (sg8) {\n${sub}\n    } else {\n${plain}\n    }`
 }
 
 /**
  * The subgroup path assumes that a subgroup is 8 consecutive invocations with lane = index mod 8 (how
- * lavapipe and Intel's SIMD8 lay them out). WGSL does not promise that, so the workgroup checks it and
- * takes the plain path unless every lane agrees; the flag is made workgroup-uniform because with
- * lane-owned A the two paths stage different tiles.
+ * lavapipe and Intel's SIMD8 lay them out). WGSL does not promise that, so a `checked` shader verifies
+ * it and takes the plain path unless every lane agrees; the flag is made workgroup-uniform because with
+ * lane-owned A the two paths stage different tiles. (An `only` shader runs where every subgroup is 8
+ * lanes wide: lavapipe, which fills its 8-wide SIMD rows in invocation order.)
  */
 const laneCheck = `
   if (tid == 0u) { atomicStore(&lanesOk, 1u); }
@@ -154,12 +156,13 @@ const laneCheck = `
 export const gemmShader = (v: GemmVariant): string => {
   const t = v.tiling
   const lane = usesLaneA(v)
-  const sgBuiltins = v.subgroups ? ', @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_invocation_id) sl: u32' : ''
-  return `${v.subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : ''}
+  const checked = v.subgroups === 'checked'
+  const sgBuiltins = v.subgroups !== 'none' ? ', @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_invocation_id) sl: u32' : ''
+  return `${v.subgroups !== 'none' ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : ''}
 @group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
 fn u(i: u32) -> u32 { return U[i >> 2u][i & 3u]; }
 ${v.header}
-${v.subgroups ? 'var<workgroup> lanesOk: atomic<u32>;\nvar<workgroup> lanesFlag: u32;' : ''}
+${checked ? 'var<workgroup> lanesOk: atomic<u32>;\nvar<workgroup> lanesFlag: u32;' : ''}
 var<workgroup> As: array<vec4<f32>, ${(t.BK * tileRows(t)) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(t.BK * tileCols(t)) / 4}>;
 @compute @workgroup_size(${t.WX}, ${t.WY})
@@ -173,14 +176,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let wz = wg.z;
   let lx = lid.x;
   let ly = lid.y;
-${v.subgroups ? laneCheck : ''}
+${checked ? laneCheck : ''}
 ${forEachAcc(t, (_, __, name) => `  var ${name} = vec4<f32>(0.0);`)}
 ${Array.from({ length: t.TM / 4 }, (_, i) => `  var a${i}: vec4<f32>;`).join('\n')}
 ${Array.from({ length: t.TN / 4 }, (_, q) => `  var b${q}: vec4<f32>;`).join('\n')}
 ${v.prologue}
 ${lane ? v.laneA!.prologue : ''}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${t.BK}u) {
-${lane ? `  if (!sg8) {\n${v.loadA}\n  }` : v.loadA}
+${!lane ? v.loadA : checked ? `  if (!sg8) {\n${v.loadA}\n  }` : ''}
 ${v.loadB}
     workgroupBarrier();
 ${innerProduct(v)}
@@ -199,8 +202,20 @@ export const gemmGrid = (ctx: GpuContext, t: Tiling, m: number, n: number, z: nu
   return { words: [mTiles, nTiles], workgroups: [x, Math.ceil(total / x), z] }
 }
 
-/** Whether kernels may use the subgroup path on this device. */
-export const hasSubgroups = (ctx: GpuContext): boolean => ctx.features?.includes('subgroups') ?? false
+/**
+ * `none`: plain inner loop only (no subgroups, or none of 8 lanes). `only`: the adapter's subgroups are
+ * always 8 lanes (lavapipe), so the shader carries the subgroup loop alone — half the code, and on
+ * lavapipe compile time grows with it. `checked`: 8 is one possible size, so both loops and the lane
+ * check (`laneCheck`).
+ */
+export type SubgroupMode = 'none' | 'checked' | 'only'
+
+export const subgroupMode = (ctx: GpuContext): SubgroupMode => {
+  if (!(ctx.features?.includes('subgroups') ?? false)) return 'none'
+  const [min, max] = ctx.subgroupSizes ?? [0, 0]
+  if (min === 8 && max === 8) return 'only'
+  return min <= 8 && 8 <= max ? 'checked' : 'none'
+}
 
 /**
  * WGSL that stages one operand tile of a matrix in memory, with zeros past `rows` and `K`. `kMajor`: k

@@ -12,7 +12,7 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { size } from '../../core/shape.js'
 import type { Aval } from '../../core/tensor.js'
-import { type Tiling, forEachAcc, gemmGrid, gemmShader, hasSubgroups, loadMatrixTile, pickTiling } from './gemm-wgsl.js'
+import { type Tiling, forEachAcc, gemmGrid, gemmShader, type SubgroupMode, subgroupMode, loadMatrixTile, pickTiling } from './gemm-wgsl.js'
 
 const MAX_BATCH_RANK = 6
 
@@ -23,7 +23,7 @@ export type MatmulLayout = {
   readonly transB: boolean
 }
 
-type Variant = MatmulLayout & { readonly vecA: boolean; readonly vecB: boolean; readonly vecC: boolean; readonly tiling: Tiling; readonly subgroups: boolean }
+type Variant = MatmulLayout & { readonly vecA: boolean; readonly vecB: boolean; readonly vecC: boolean; readonly tiling: Tiling; readonly subgroups: SubgroupMode }
 
 // Uniform words (after the skeleton's two): 2 M, 3 N, 4 K, 5 first batch index of this dispatch,
 // 6 batch rank, 7.. batch shape[6], 13.. A batch strides[6], 19.. B batch strides[6].
@@ -114,7 +114,7 @@ export const matmulGpu = (ctx: GpuContext, a: GpuArray, b: GpuArray, out: Aval, 
   const variant: Variant = {
     ...layout,
     tiling,
-    subgroups: hasSubgroups(ctx),
+    subgroups: subgroupMode(ctx),
     vecA: quad(layout.transA ? m : k),
     vecB: quad(layout.transB ? k : n),
     vecC: quad(n),

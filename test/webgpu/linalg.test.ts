@@ -20,11 +20,17 @@ const run = await gpuAvailable('linalg')
 /** Tolerance for sums of `k` products of unit-scale values. */
 const sums = (k: number) => ({ rtol: 2e-5, atol: 2e-6 * Math.max(k, 1) })
 
-/** The same primitive with subgroups hidden from its lowering, so the plain (GPU) inner loop runs on lavapipe too. */
-const withoutSubgroups = <R extends { webgpu?: (ctx: GpuContext, ...rest: never[]) => unknown }>(rule: R): R => ({
+/** The same primitive with its lowering seeing a changed device description. */
+const onDevice = <R extends { webgpu?: (ctx: GpuContext, ...rest: never[]) => unknown }>(rule: R, patch: Partial<GpuContext>): R => ({
   ...rule,
-  webgpu: (ctx: GpuContext, ...rest: never[]) => rule.webgpu!({ ...ctx, features: [] }, ...rest),
+  webgpu: (ctx: GpuContext, ...rest: never[]) => rule.webgpu!({ ...ctx, ...patch }, ...rest),
 })
+
+/** Subgroups hidden: the plain inner loop (what GPUs with 32- or 64-lane subgroups run) on lavapipe too. */
+const withoutSubgroups = <R extends { webgpu?: (ctx: GpuContext, ...rest: never[]) => unknown }>(rule: R): R => onDevice(rule, { features: [] })
+
+/** Subgroup sizes reported as 4..32: shaders carry both loops and pick by the run-time lane check. */
+const withCheckedSubgroups = <R extends { webgpu?: (ctx: GpuContext, ...rest: never[]) => unknown }>(rule: R): R => onDevice(rule, { subgroupSizes: [4, 32] })
 
 type ConvCase = { readonly name: string; readonly x: number[]; readonly w: number[]; readonly o: F.Conv2dOptions }
 
@@ -63,12 +69,13 @@ if (run) {
     await expectParity(() => F.matmul(F.slice(randn([20, 30], 9), [1, 2], [19, 29], [2, 1]), randn([27, 11], 10)), sums(27), 'strided slice')
   })
 
-  test('matmul: the plain inner loop (no subgroups) and a million outputs', async () => {
+  test('matmul: the plain inner loop (no subgroups), checked subgroups, a million outputs', async () => {
     const plain = withoutSubgroups(matmulRule)
     for (const [m, k, n] of [[17, 33, 5], [130, 70, 65], [200, 64, 260]] as const) {
       await expectParity(() => bind1(plain, [randn([m, k], 1), randn([k, n], 2)], {}), sums(k), `plain ${m}×${k}×${n}`)
     }
     await expectParity(() => bind1(plain, [randn([2, 1, 5, 6], 1), randn([3, 6, 7], 2)], {}), sums(6), 'plain batched')
+    await expectParity(() => bind1(withCheckedSubgroups(matmulRule), [randn([130, 70], 1), randn([70, 65], 2)], {}), sums(70), 'checked subgroups')
     await expectParity(() => F.matmul(randn([1000, 24], 3), randn([24, 1001], 4)), sums(24), '1000×24×1001')
   })
 
@@ -105,12 +112,13 @@ if (run) {
     await expectParity(() => F.conv2d(F.zeros([0, 3, 5, 5]), randn([2, 3, 3, 3], 5)), {}, 'empty batch')
   })
 
-  test('convolutions on the plain inner loop (no subgroups): both tile orientations and both gradients', async () => {
+  test('convolutions on the plain inner loop (no subgroups) and with checked subgroups', async () => {
     const p = { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 2], groups: 2 } as const
     await expectParity(() => bind1(withoutSubgroups(conv2dRule), [randn([2, 4, 9, 7], 6), randn([6, 2, 3, 2], 7)], p), sums(12), 'conv2d')
     await expectParity(() => bind1(withoutSubgroups(conv2dRule), [randn([1, 64, 5, 5], 1), randn([160, 64, 3, 3], 2)], { ...p, stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }), sums(576), 'channels-major')
     await expectParity(() => bind1(withoutSubgroups(conv2dInputGradRule), [randn([2, 6, 4, 8], 3), randn([6, 2, 3, 2], 7)], { ...p, inputSize: [9, 7] }), sums(18), 'input gradient')
     await expectParity(() => bind1(withoutSubgroups(conv2dWeightGradRule), [randn([2, 4, 9, 7], 6), randn([2, 6, 4, 8], 3)], { ...p, kernelSize: [3, 2] }), sums(64), 'weight gradient')
+    await expectParity(() => bind1(withCheckedSubgroups(conv2dRule), [randn([2, 4, 9, 7], 6), randn([6, 2, 3, 2], 7)], p), sums(12), 'checked subgroups (lane-owned gathers)')
   })
 }
 
