@@ -176,12 +176,12 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
 // conv2dInputGrad uniforms: 2 P' (phase positions), 3 Cg, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho, 10 Wo, 11 sh, 12 sw,
 // 13 Og, 14 H'·W', 15 W', 16 rh, 17 rw, 18 baseH, 19 baseW, 20 stepH, 21 stepW, 22 taps in w, 23 taps,
 // 24 1/taps, 25 1/(taps in w), 26 ki0, 27 kj0, 28 ki step, 29 kj step, 30 kw, 31 kh·kw.
-const inputGradSource = (t: Tiling, subgroups: SubgroupMode): string => gemmShader({
+const inputGradSource = (t: Tiling, subgroups: SubgroupMode, vecW: boolean): string => gemmShader({
   tiling: t,
   subgroups,
   header: `
 @group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;
 ${divmodFn}
 ${gatherFn('gatherG', 'G')}`,
@@ -211,7 +211,13 @@ ${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)
     let doh = baseH - i32(tt.x * stepH); let dow = baseW - i32(tt.y * stepW); let go = ot.x * HoWo;`,
     value: (h) => `gatherG(kin && lok${h}, lihp${h} + doh, liwp${h} + dow, lgb${h} + go, Ho, Wo)`,
   },
-  loadB: gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+  // Weights [O, Cg, kh, kw] as stored (tap-major rows of c at stride kh·kw), or permuted to [O, kh, kw, Cg]
+  // where a quad of input channels is one vec4.
+  loadB: vecW
+    ? gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
+      let wk = wGrp + ((ot.x * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep) * Cg);`,
+    { whole: '      if (okc0) { v = Wt[(wk + c0) >> 2u]; }' })
+    : gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let wk = wGrp + ot.x * Cg * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep;`,
     (j) => `      if (okc${j}) { v[${j}] = Wt[wk + c${j} * T]; }`),
   epilogue: storeRows(t, 'DX', 'M', 'Cg', `let r = m % HpWp;
@@ -237,6 +243,9 @@ export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g
   checkGroups('conv2dInputGrad', ctx, g.groups)
   const og = g.o / g.groups
   const subgroups = subgroupMode(ctx)
+  const taps = g.kh * g.kw
+  const vecW = cg % 4 === 0
+  const weights = vecW ? stridedGatherGpu(ctx, 'conv2dInputGrad', w, { shape: [g.o, g.kh, g.kw, cg], dtype: 'float32' }, [cg * taps, g.kw, 1, taps]) : w
   for (let rh = 0; rh < Math.min(g.strideH, g.h); rh++) {
     for (let rw = 0; rw < Math.min(g.strideW, g.w); rw++) {
       const hp = Math.ceil((g.h - rh) / g.strideH)
@@ -244,14 +253,14 @@ export const conv2dInputGradGpu = (ctx: GpuContext, gy: GpuArray, w: GpuArray, g
       const th = phaseTaps(rh, g.strideH, g.padTop, g.dilationH, g.kh)
       const tw = phaseTaps(rw, g.strideW, g.padLeft, g.dilationW, g.kw)
       const positions = g.n * hp * wp
-      const taps = th.count * tw.count
+      const phaseTapCount = th.count * tw.count
       const t = pickTiling(positions, cg)
-      const code = memo(`cig${JSON.stringify(t)}${subgroups}`, () => inputGradSource(t, subgroups))
+      const code = memo(`cig${JSON.stringify(t)}${subgroups}${vecW}`, () => inputGradSource(t, subgroups, vecW))
       const { words, workgroups } = gemmGrid(ctx, t, positions, cg, g.groups)
       ctx.dispatch({
-        name: 'conv2dInputGrad', code, inputs: [gy, w], outputs: [dx], workgroups,
-        uniforms: [...words, positions, cg, og * taps, g.c, g.h, g.w, g.o, g.ho, g.wo, g.strideH, g.strideW, og, hp * wp, wp, rh, rw,
-          th.base | 0, tw.base | 0, th.stepOut, tw.stepOut, tw.count, taps, rcp(taps), rcp(tw.count), th.first, tw.first, th.step, tw.step, g.kw, g.kh * g.kw],
+        name: 'conv2dInputGrad', code, inputs: [gy, weights], outputs: [dx], workgroups,
+        uniforms: [...words, positions, cg, og * phaseTapCount, g.c, g.h, g.w, g.o, g.ho, g.wo, g.strideH, g.strideW, og, hp * wp, wp, rh, rw,
+          th.base | 0, tw.base | 0, th.stepOut, tw.stepOut, tw.count, phaseTapCount, rcp(phaseTapCount), rcp(tw.count), th.first, tw.first, th.step, tw.step, g.kw, taps],
       })
     }
   }

@@ -278,9 +278,10 @@ export const gatherQuad = (t: Tiling, dst: 'As' | 'Bs'): string => `tid % ${(dst
  * WGSL that stages a k-major tile by gathering: each invocation always fills the same quad of tile
  * rows/columns (`gatherQuad`, so per-position index math runs once, in the prologue) for a few k. Per k
  * it runs `perK` (which sees `k`) and then `element(j)` for j = 0..3, statements that set `v[j]` for the
- * quad's element j (v starts at zero). k ≥ kEnd reads as zero.
+ * quad's element j (v starts at zero), or `element.whole`, which sets the vec4 `v` at once. k ≥ kEnd
+ * reads as zero.
  */
-export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: string, element: (j: number) => string): string => {
+export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: string, element: ((j: number) => string) | { readonly whole: string }): string => {
   const quads = (dst === 'As' ? tileRows(t) : tileCols(t)) / 4
   const rowsPerPass = threads(t) / quads
   const out: string[] = []
@@ -290,7 +291,7 @@ export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: stri
     var v = vec4<f32>(0.0);
     if (k < kEnd) {
 ${perK}
-${[0, 1, 2, 3].map(element).join('\n')}
+${typeof element === 'function' ? [0, 1, 2, 3].map(element).join('\n') : element.whole}
     }
     ${dst}[r * ${quads}u + ${quad}] = v;
   }`)
