@@ -161,7 +161,11 @@ const main = async (): Promise<void> => {
     console.log(`  eager  ${eager.medianMs.toFixed(1)} ms (min ${eager.minMs.toFixed(1)})`)
     const jitted = F.jit(step)
     const t0 = performance.now()
-    const jitOut = await runOnce(jitted, inputs)
+    // The first call traces outside any F.scope: a scope would release constants the trace creates
+    // (e.g. f32[256,10] in W3's backward) that the cached program keeps using (a fovea bug, reported).
+    const firstOuts = jitted(...inputs)
+    const jitOut = await Promise.all(firstOuts.map(async (t) => (await F.toArray(t)) as Float32Array))
+    F.dispose(firstOuts)
     const compileMs = performance.now() - t0
     const kernels = jitted.lower(...inputs).kernels
     const jit = await timeAsync(() => runOnce(jitted, inputs), cli)
