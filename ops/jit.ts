@@ -5,7 +5,7 @@
  * (grad, vmap, or an enclosing jit), it runs `f` as written under that transformation, so
  * `grad(jit(f))`, `jit(grad(f))`, `vmap(jit(f))` and jit inside jit all work.
  */
-import { getBackendRecord } from '../core/backend/registry.js'
+import { getBackendRecord, persist } from '../core/backend/registry.js'
 import { fail } from '../core/errors.js'
 import { evalProgram } from '../core/ir/eval.js'
 import { optimize } from '../core/ir/passes.js'
@@ -79,7 +79,10 @@ export const jit = <A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       return outs as Tensor[]
     }, tensors)
     if (program === OuterTracer) return 'inline'
-    return { program: fuse(optimize(program)), outDef: outDef! }
+    const compiled = fuse(optimize(program))
+    // The program's constants outlive this call: a scope around the first call must not release them.
+    persist(compiled.consts.map((c) => c.value))
+    return { program: compiled, outDef: outDef! }
   }
 
   const prepare = (args: A) => {

@@ -104,6 +104,14 @@ export const scope = <R>(fn: () => R, leavesOf: (r: R) => readonly unknown[]): R
   }
 }
 
+/**
+ * Keeps tensors alive past the scopes open now (e.g. the constants of a compiled program, created while
+ * tracing inside a scope but used by every later call).
+ */
+export const persist = (xs: readonly Concrete[]): void => {
+  if (typeof webgpu === 'object') webgpu.escapeScopes(xs.filter((x) => x.backend === 'webgpu'))
+}
+
 /** Releases the buffers of the given tensors now (a no-op on the CPU). */
 export const disposeAll = (xs: readonly unknown[]): void => {
   for (const x of xs) if (typeof x === 'object' && x !== null && (x as Concrete).kind === 'tensor') releaseConcrete(x as Concrete)

@@ -48,6 +48,20 @@ if (run) {
     await F.setBackend('cpu')
   })
 
+  test('a jitted function first called inside F.scope keeps its constants for later calls', async () => {
+    await F.setBackend('webgpu')
+    try {
+      const f = F.jit((w: Tensor, x: Tensor) => F.grad((v: Tensor) => F.mean(F.logSoftmax(F.matmul(x, v), -1)))(w))
+      const w = randn([8, 10], 8)
+      const x = randn([4, 8], 9)
+      const first = await F.toArray(F.scope(() => f(w, x)))
+      const second = await F.toArray(F.scope(() => f(w, x)))
+      assert.equal(Array.from(second), Array.from(first))
+    } finally {
+      await F.setBackend('cpu')
+    }
+  })
+
   test('jit results equal eager results on webgpu (fused chains, fused reductions)', async () => {
     const f = (x: Tensor, y: Tensor) => [F.softmax(x, -1), F.sum(F.exp(F.sub(x, 1)), -1), F.relu(F.add(F.mul(x, y), 1)), F.logSoftmax(x)]
     const x = () => randn([33, 257], 6)

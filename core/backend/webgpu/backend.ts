@@ -28,6 +28,8 @@ export type WebGpuBackend = Backend & {
   /** Tensors created from now on until `endScope` are released at its end unless kept. */
   readonly beginScope: () => void
   readonly endScope: (keep: readonly Concrete[]) => void
+  /** Takes tensors out of every open scope: they live until garbage-collected or disposed. */
+  readonly escapeScopes: (xs: readonly Concrete[]) => void
 }
 
 /** The adapter's subgroup size range when the binding reports it (Dawn's GPUAdapterInfo.subgroupMinSize/MaxSize). */
@@ -170,6 +172,10 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
         if (kept.has(t)) scopes[scopes.length - 1]?.push(t)
         else release(t)
       }
+    },
+    escapeScopes: (xs) => {
+      const leaving = new Set(xs)
+      for (let i = 0; i < scopes.length; i++) scopes[i] = scopes[i]!.filter((t) => !leaving.has(t))
     },
   }
   return backend
