@@ -1,8 +1,9 @@
 /**
- * The main job for now: fit a small MLP to the two-spirals problem with `valueAndGrad` and plain SGD,
- * on the CPU reference backend. Everything is a pure function of a params pytree and explicit PRNG keys.
+ * An example: fit a small MLP to the two-spirals problem with `valueAndGrad` and plain SGD, on the CPU
+ * reference backend. Everything is a pure function of a params pytree and explicit PRNG keys. (The main
+ * job, `npm start`, is cli/mnist.ts.)
  *
- *   npm start            # or: npx tsx examples/fit-mlp.ts --steps 3000 --lr 0.5
+ *   npx tsx examples/fit-mlp.ts --steps 3000 --lr 0.5
  */
 import * as F from '../index.js'
 import type { Tensor } from '../index.js'
