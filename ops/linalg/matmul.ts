@@ -2,6 +2,11 @@
  * Matrix product with NumPy/PyTorch semantics. The primitive takes operands of rank ≥ 2 whose leading
  * (batch) axes broadcast; the public `matmul` promotes 1-D operands and drops the added axis, as
  * `numpy.matmul` does. Each batch element is one call of the blocked GEMM in gemm.ts.
+ *
+ * The primitive may also read either operand as the transpose of what is stored (`transposeA`: a is
+ * [..., K, M]; `transposeB`: b is [..., N, K]). The public op never sets them; the vjp does, so that the
+ * gradients ct·Bᵀ and Aᵀ·ct read the operands in place instead of materialising their transposes (both
+ * kernels, CPU and WebGPU, take strided/transposed operands at no extra cost).
  */
 import { fail } from '../../core/errors.js'
 import { bind1 } from '../../core/interpreters/stack.js'
@@ -11,11 +16,19 @@ import { type Aval, type Tensor, describeAval } from '../../core/tensor.js'
 import { add } from '../elementwise/binary.js'
 import { describeAll, expectDTypes } from '../operand.js'
 import { sumToShape } from '../reduce/sum.js'
-import { batchFirst, reshape, transpose } from '../shape/basic.js'
-import { gemm, rowMajor } from './gemm.js'
+import { batchFirst, reshape } from '../shape/basic.js'
+import { type MatrixView, gemm, rowMajor, transposed } from './gemm.js'
 import { matmulGpu } from './matmul-wgsl.js'
 
-export type MatmulParams = Record<string, never>
+export type MatmulParams = { readonly transposeA?: boolean; readonly transposeB?: boolean }
+
+/** m, k of op(a) and k, n of op(b), reading the flags. */
+const dims = (a: Aval, b: Aval, p: MatmulParams) => {
+  const [ar, ac] = a.shape.slice(-2) as [number, number]
+  const [br, bc] = b.shape.slice(-2) as [number, number]
+  return p.transposeA ? p.transposeB ? { m: ac, k: ar, kb: bc, n: br } : { m: ac, k: ar, kb: br, n: bc }
+    : p.transposeB ? { m: ar, k: ac, kb: bc, n: br } : { m: ar, k: ac, kb: br, n: bc }
+}
 
 const checkOperands = (op: string, a: Aval, b: Aval): void => {
   expectDTypes(op, [a, b], ['float32'], "cast(x, 'float32') first (integer matmul is not supported)")
@@ -48,39 +61,46 @@ const batchOffsets = (out: Shape, own: Shape, matrixSize: number): number[] => {
 
 export const matmulRule: Rule<MatmulParams> = {
   name: 'matmul',
-  abstractEval: ([a, b]) => {
+  abstractEval: ([a, b], p) => {
     if (a!.shape.length < 2 || b!.shape.length < 2) fail('matmul', `primitive needs rank ≥ 2 operands, got ${describeAll([a!, b!])}`)
-    checkOperands('matmul', a!, b!)
-    return [{ shape: [...batchShape(a!, b!), a!.shape.at(-2)!, b!.shape.at(-1)!], dtype: 'float32' }]
+    expectDTypes('matmul', [a!, b!], ['float32'], "cast(x, 'float32') first (integer matmul is not supported)")
+    const { m, k, kb, n } = dims(a!, b!, p)
+    const flags = `${p.transposeA ? ', a transposed' : ''}${p.transposeB ? ', b transposed' : ''}`
+    if (k !== kb) fail('matmul', `inner dimensions do not match: ${describeAval(a!)} @ ${describeAval(b!)} (${k} vs ${kb}${flags})`)
+    return [{ shape: [...batchShape(a!, b!), m, n], dtype: 'float32' }]
   },
-  cpu: ([a, b], _, [o]) => {
-    const [m, k] = a!.shape.slice(-2) as [number, number]
-    const n = b!.shape.at(-1)!
+  cpu: ([a, b], p, [o]) => {
+    const { m, k, n } = dims(a!, b!, p)
     const out = new Float32Array(size(o!.shape))
     const ad = a!.data as Float32Array
     const bd = b!.data as Float32Array
+    const viewA = (off: number): MatrixView => (p.transposeA ? transposed(ad, off, m) : rowMajor(ad, off, k))
+    const viewB = (off: number): MatrixView => (p.transposeB ? transposed(bd, off, k) : rowMajor(bd, off, n))
     const batch = o!.shape.slice(0, -2)
     const bBatch = b!.shape.slice(0, -2)
-    if (size(bBatch) === 1) {
+    if (size(bBatch) === 1 && !p.transposeA) {
       // One right operand for every batch element: fold a's batch into its rows (one large GEMM).
-      gemm(size(batch) * m, n, k, rowMajor(ad, 0, k), rowMajor(bd, 0, n), { data: out, offset: 0, ld: n })
+      gemm(size(batch) * m, n, k, viewA(0), viewB(0), { data: out, offset: 0, ld: n })
       return [out]
     }
     const aOffsets = batchOffsets(batch, a!.shape.slice(0, -2), m * k)
     const bOffsets = batchOffsets(batch, bBatch, k * n)
     for (let t = 0; t < aOffsets.length; t++) {
-      gemm(m, n, k, rowMajor(ad, aOffsets[t]!, k), rowMajor(bd, bOffsets[t]!, n), { data: out, offset: t * m * n, ld: n })
+      gemm(m, n, k, viewA(aOffsets[t]!), viewB(bOffsets[t]!), { data: out, offset: t * m * n, ld: n })
     }
     return [out]
   },
-  webgpu: (ctx, [a, b], _, [o]) => [matmulGpu(ctx, a!, b!, o!)],
-  jvp: ([a, b], [ta, tb]) => [add(bind1(matmulRule, [ta!, b!], {}), bind1(matmulRule, [a!, tb!], {}))],
-  vjp: ([ct], [a, b], _, __, [wantA, wantB]) => {
+  webgpu: (ctx, [a, b], p, [o]) => [matmulGpu(ctx, a!, b!, o!, { transA: p.transposeA ?? false, transB: p.transposeB ?? false })],
+  jvp: ([a, b], [ta, tb], p) => [add(bind1(matmulRule, [ta!, b!], p), bind1(matmulRule, [a!, tb!], p))],
+  vjp: ([ct], [a, b], p, __, [wantA, wantB]) => {
     if (ct === null) return [null, null]
-    return [
-      wantA ? sumToShape(bind1(matmulRule, [ct, swapLast(b!)], {}), a!.shape) : null,
-      wantB ? sumToShape(bind1(matmulRule, [swapLast(a!), ct], {}), b!.shape) : null,
-    ]
+    const tA = p.transposeA ?? false
+    const tB = p.transposeB ?? false
+    // C = op(A)·op(B): ∂op(A) = ct·op(B)ᵀ and ∂op(B) = op(A)ᵀ·ct, each written back in its operand's
+    // stored layout ((XY)ᵀ = YᵀXᵀ when the operand is stored transposed).
+    const gradA = () => (tA ? bind1(matmulRule, [b!, ct], { transposeA: tB, transposeB: true }) : bind1(matmulRule, [ct, b!], { transposeB: !tB }))
+    const gradB = () => (tB ? bind1(matmulRule, [ct, a!], { transposeA: true, transposeB: tA }) : bind1(matmulRule, [a!, ct], { transposeA: !tA }))
+    return [wantA ? sumToShape(gradA(), a!.shape) : null, wantB ? sumToShape(gradB(), b!.shape) : null]
   },
   vmap: (args, dims, params, n) => {
     // The mapped axis becomes one more (leading) batch axis; batched operands are padded with unit axes to
@@ -93,12 +113,6 @@ export const matmulRule: Rule<MatmulParams> = {
     })
     return [[bind1(matmulRule, moved, params)], [0]]
   },
-}
-
-/** Swaps the last two axes (the matrix transpose of every batch element). */
-const swapLast = (x: Tensor): Tensor => {
-  const r = x.shape.length
-  return transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2])
 }
 
 /**

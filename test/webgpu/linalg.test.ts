@@ -79,12 +79,26 @@ if (run) {
     await expectParity(() => F.matmul(randn([1000, 24], 3), randn([24, 1001], 4)), sums(24), '1000×24×1001')
   })
 
+  test('matmul primitive reading transposed operands (what its vjp uses)', async () => {
+    for (const [transposeA, transposeB] of [[true, false], [false, true], [true, true]] as const) {
+      const a = () => randn(transposeA ? [2, 1, 33, 17] : [2, 1, 17, 33], 1)
+      const b = () => randn(transposeB ? [3, 12, 33] : [3, 33, 12], 2)
+      await expectParity(() => bind1(matmulRule, [a(), b()], { transposeA, transposeB }), sums(33), `transposeA ${transposeA}, transposeB ${transposeB}`)
+      await expectParity(() => bind1(matmulRule, [randn(transposeA ? [64, 130] : [130, 64], 3), randn(transposeB ? [70, 64] : [64, 70], 4)], { transposeA, transposeB }), sums(64), 'aligned')
+    }
+  })
+
   test('matmul gradients match the cpu', async () => {
     await expectParity(() => {
       const a = randn([3, 7, 9], 1)
       const b = randn([9, 5], 2)
       return F.grad((x: Tensor, y: Tensor) => F.sum(F.square(F.matmul(x, y))), { argnums: [0, 1] })(a, b) as Tensor[]
     }, sums(21))
+    await expectParity(() => {
+      const w = randn([9, 4], 3)
+      const f = (x: Tensor) => F.sum(F.square(F.matmul(F.matmul(F.matmul(x, w), F.transpose(w)), F.transpose(x))))
+      return F.grad((x: Tensor) => F.sum(F.grad(f)(x)))(randn([6, 9], 4))
+    }, sums(81), 'second order')
   })
 
   for (const c of convCases) {
