@@ -26,7 +26,7 @@ import { isDepthwise } from './conv-depthwise.js'
 import { depthwiseConvGpu, depthwiseInputGradGpu, depthwiseWeightGradGpu } from './conv-depthwise-wgsl.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
-  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, subgroupMode, type SubgroupMode, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
+  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, masked, subgroupMode, type SubgroupMode, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
 } from './gemm-wgsl.js'
 
 const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
@@ -113,11 +113,11 @@ const conv2dSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout): str
   let qa = ${gatherQuad(t, 'As')};
 ${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
   loadA: gatherTile(t, 'As', 'qa', conv2dPerK,
-    (j) => `      v[${j}] = gatherX(ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
+    (j) => `      v[${j}] = gatherX(kin && ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
   loadB: loadWeights(t, wl, 'Bs'),
   laneA: {
     prologue: Array.from({ length: t.TM / 8 }, (_, h) => conv2dPosition(`l${h}`, laneRow(t, h), 'P')).join('\n'),
-    perK: `${conv2dPerK}\n      let kin = k < kEnd;`,
+    perK: `      let kin = k < kEnd;\n${conv2dPerK}`,
     value: (h) => `gatherX(kin && okl${h}, ihl${h} + dy, iwl${h} + dx, xbl${h} + co, H, W)`,
   },
   epilogue: storeRows(t, 'Y', 'P', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
@@ -137,7 +137,7 @@ const conv2dChannelsSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayo
 ${quadOf((j) => conv2dPosition(`${j}`, `n0 + 4u * qb + ${j}u`, 'P'))}`,
   loadA: loadWeights(t, wl, 'As'),
   loadB: gatherTile(t, 'Bs', 'qb', conv2dPerK,
-    (j) => `      v[${j}] = gatherX(ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
+    (j) => `      v[${j}] = gatherX(kin && ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
   epilogue: `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ((col${j} / HoWo) * O + grp * Og) * HoWo + col${j} % HoWo;`).join('\n')}
 ${storeRows(t, 'Y', 'Og', 'P', '', 'cb$J + m * HoWo')}`,
 })
@@ -203,7 +203,7 @@ ${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)
   let wGrp = grp * Og * Cg * T;`,
   loadA: gatherTile(t, 'As', 'qa', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let doh = baseH - i32(tt.x * stepH); let dow = baseW - i32(tt.y * stepW); let go = ot.x * HoWo;`,
-    (j) => `      { let oh = ihp${j} + doh; let ow = iwp${j} + dow; if (ok${j} && u32(oh) < Ho && u32(ow) < Wo) { v[${j}] = G[gb${j} + go + u32(oh) * Wo + u32(ow)]; } }`),
+    (j) => `      v[${j}] = gatherG(kin && ok${j}, ihp${j} + doh, iwp${j} + dow, gb${j} + go, Ho, Wo);`),
   laneA: {
     prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let lr${h} = lm${h} % HpWp;
   let lgb${h} = ((lm${h} / HpWp) * O + grp * Og) * HoWo; let lihp${h} = i32(lr${h} / Wp); let liwp${h} = i32(lr${h} % Wp);`).join('\n'),
@@ -216,10 +216,10 @@ ${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)
   loadB: vecW
     ? gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let wk = wGrp + ((ot.x * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep) * Cg);`,
-    { whole: '      if (okc0) { v = Wt[(wk + c0) >> 2u]; }' })
+    { whole: `      v = ${masked('Wt', '(wk + c0) >> 2u', 'kin && okc0', true)};` })
     : gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let wk = wGrp + ot.x * Cg * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep;`,
-    (j) => `      if (okc${j}) { v[${j}] = Wt[wk + c${j} * T]; }`),
+    (j) => `      v[${j}] = ${masked('Wt', `wk + c${j} * T`, `kin && okc${j}`)};`),
   epilogue: storeRows(t, 'DX', 'M', 'Cg', `let r = m % HpWp;
     let base = (((m / HpWp) * C + grp * Cg) * H + rh + (r / Wp) * sh) * W + rw + (r % Wp) * sw;`, 'base + col * H * W'),
 })
@@ -295,7 +295,7 @@ ${quadOf((j) => `  let pm${j} = m0 + 4u * qa + ${j}u; let ok${j} = pm${j} < M; l
 ${quadOf((j) => `  let o${j} = n0 + 4u * qb + ${j}u; let okb${j} = o${j} < Og; let go${j} = (grp * Og + o${j}) * HoWo;`)}`,
   loadA: gatherTile(t, 'As', 'qa', `      let np = divmod(k, HoWo, rHoWo); let hw = divmod(np.y, Wo, rWo);
       let xn = np.x * C * HW; let ihb = i32(hw.x * sh); let iwb = i32(hw.y * sw);`,
-    (j) => `      { let ih = ihb + dy${j}; let iw = iwb + dx${j}; if (ok${j} && u32(ih) < H && u32(iw) < W) { v[${j}] = X[xn + xo${j} + u32(ih) * W + u32(iw)]; } }`),
+    (j) => `      v[${j}] = gatherX(kin && ok${j}, ihb + dy${j}, iwb + dx${j}, xn + xo${j}, H, W);`),
   laneA: {
     prologue: Array.from({ length: t.TM / 8 }, (_, h) => `  let lm${h} = ${laneRow(t, h)}; let lok${h} = lm${h} < M; let ltap${h} = lm${h} % T;
   let lxo${h} = (grp * Cg + lm${h} / T) * HW; let ldy${h} = i32((ltap${h} / kw) * dh) - pt; let ldx${h} = i32((ltap${h} % kw) * dw) - pl;`).join('\n'),
@@ -304,7 +304,7 @@ ${quadOf((j) => `  let o${j} = n0 + 4u * qb + ${j}u; let okb${j} = o${j} < Og; l
     value: (h) => `gatherX(kin && lok${h}, ihb + ldy${h}, iwb + ldx${h}, xn + lxo${h}, H, W)`,
   },
   loadB: gatherTile(t, 'Bs', 'qb', `      let np = divmod(k, HoWo, rHoWo); let gn = np.x * O * HoWo + np.y;`,
-      (j) => `      if (okb${j}) { v[${j}] = G[gn + go${j}]; }`),
+      (j) => `      v[${j}] = ${masked('G', `gn + go${j}`, `kin && okb${j}`)};`),
   epilogue: storeRows(t, 'DW', 'M', 'Og', '', '(split * u(24u) + grp * Og + col) * M + m'),
 })
 

@@ -238,15 +238,12 @@ export const loadMatrixTile = (t: Tiling, o: {
   const T = threads(t)
   const out: string[] = []
   if (o.kMajor) {
-    const element = (j: number) => `      if (i + ${j}u < ${o.rows}) { v[${j}] = ${o.src}[base + ${j}u]; }`
+    const element = (j: number) => `    v[${j}] = ${masked(o.src, `base + ${j}u`, `k < K && i + ${j}u < ${o.rows}`)};`
     for (let p = 0; p < (R * t.BK) / 4 / T; p++) {
       out.push(`  {
     let e = tid + ${p * T}u; let r = e / ${R / 4}u; let q = e % ${R / 4}u; let k = k0 + r; let i = ${o.origin} + 4u * q;
-    var v = vec4<f32>(0.0);
-    if (k < K) {
-      let base = ${o.off} + k * ${o.ld} + i;
-${o.vec ? `      if (i < ${o.rows}) { v = ${o.src}[base >> 2u]; }` : [0, 1, 2, 3].map(element).join('\n')}
-    }
+    let base = ${o.off} + k * ${o.ld} + i;
+${o.vec ? `    let v = ${masked(o.src, 'base >> 2u', `k < K && i < ${o.rows}`, true)};` : `    var v: vec4<f32>;\n${[0, 1, 2, 3].map(element).join('\n')}`}
     ${o.dst}[e] = v;
   }`)
     }
@@ -256,12 +253,11 @@ ${o.vec ? `      if (i < ${o.rows}) { v = ${o.src}[base >> 2u]; }` : [0, 1, 2, 3
   // tile rows, a register transpose, instead of sixteen scalar stores into workgroup memory.
   const blocks = (R / 4) * (t.BK / 4)
   const row = (j: number) => o.vec
-    ? `      if (i + ${j}u < ${o.rows} && k < K) { r${j} = ${o.src}[(${o.off} + (i + ${j}u) * ${o.ld} + k) >> 2u]; }`
-    : `      if (i + ${j}u < ${o.rows}) { let base = ${o.off} + (i + ${j}u) * ${o.ld} + k;${[0, 1, 2, 3].map((c) => ` if (k + ${c}u < K) { r${j}[${c}] = ${o.src}[base + ${c}u]; }`).join('')} }`
+    ? `    let r${j} = ${masked(o.src, `(${o.off} + (i + ${j}u) * ${o.ld} + k) >> 2u`, `i + ${j}u < ${o.rows} && k < K`, true)};`
+    : `    var r${j}: vec4<f32>; { let base = ${o.off} + (i + ${j}u) * ${o.ld} + k;${[0, 1, 2, 3].map((c) => ` r${j}[${c}] = ${masked(o.src, `base + ${c}u`, `i + ${j}u < ${o.rows} && k + ${c}u < K`)};`).join('')} }`
   for (let p = 0; p < Math.ceil(blocks / T); p++) {
     out.push(`  ${(p + 1) * T > blocks ? `if (tid + ${p * T}u < ${blocks}u) ` : ''}{
     let e = tid + ${p * T}u; let kq = e % ${t.BK / 4}u; let rq = e / ${t.BK / 4}u; let i = ${o.origin} + 4u * rq; let k = k0 + 4u * kq;
-    var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
 ${[0, 1, 2, 3].map(row).join('\n')}
     let s = 4u * kq * ${R / 4}u + rq;
     ${o.dst}[s] = vec4<f32>(r0.x, r1.x, r2.x, r3.x); ${o.dst}[s + ${R / 4}u] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
@@ -271,15 +267,23 @@ ${[0, 1, 2, 3].map(row).join('\n')}
   return out.join('\n')
 }
 
+/**
+ * `src[index]` when `ok`, else zero, without a branch: the load reads element 0 instead (the index is
+ * never out of range) and the select discards it. Branch-free staging is what keeps lavapipe's compile
+ * times down (every divergent `if` costs LLVM a masked region; with them a GEMM shader took seconds).
+ */
+export const masked = (src: string, index: string, ok: string, vec = false): string =>
+  `select(${vec ? 'vec4<f32>(0.0)' : '0.0'}, ${src}[select(0u, ${index}, ${ok})], ${ok})`
+
 /** The quad of tile rows (As) or columns (Bs) that invocation `tid` gathers in `gatherTile`, fixed for the whole kernel. */
 export const gatherQuad = (t: Tiling, dst: 'As' | 'Bs'): string => `tid % ${(dst === 'As' ? tileRows(t) : tileCols(t)) / 4}u`
 
 /**
  * WGSL that stages a k-major tile by gathering: each invocation always fills the same quad of tile
  * rows/columns (`gatherQuad`, so per-position index math runs once, in the prologue) for a few k. Per k
- * it runs `perK` (which sees `k`) and then `element(j)` for j = 0..3, statements that set `v[j]` for the
- * quad's element j (v starts at zero), or `element.whole`, which sets the vec4 `v` at once. k ≥ kEnd
- * reads as zero.
+ * it runs `perK` (which sees `k` and `kin` = k < kEnd) and then `element(j)` for j = 0..3, statements
+ * that set `v[j]` for the quad's element j (v starts at zero), or `element.whole`, which sets the vec4 `v`
+ * at once. Elements must read as zero unless `kin`.
  */
 export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: string, element: ((j: number) => string) | { readonly whole: string }): string => {
   const quads = (dst === 'As' ? tileRows(t) : tileCols(t)) / 4
@@ -289,10 +293,9 @@ export const gatherTile = (t: Tiling, dst: 'As' | 'Bs', quad: string, perK: stri
     out.push(`  {
     let r = tid / ${quads}u + ${p * rowsPerPass}u; let k = k0 + r;
     var v = vec4<f32>(0.0);
-    if (k < kEnd) {
+    let kin = k < kEnd;
 ${perK}
 ${typeof element === 'function' ? [0, 1, 2, 3].map(element).join('\n') : element.whole}
-    }
     ${dst}[r * ${quads}u + ${quad}] = v;
   }`)
   }
