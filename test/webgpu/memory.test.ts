@@ -197,6 +197,23 @@ if (run) {
     })
   })
 
+  test('a view of a CPU tensor keeps its uploaded buffer: later allocations do not overwrite it', async () => {
+    const host = F.arange(0, 4096)
+    await onGpu(async (b) => {
+      const before = live()
+      // reshape uploads `host` for the op and returns a view of that upload: the view owns it.
+      const view = F.reshape(host, [64, 64])
+      assert.is(live() - before, sizeClass(4 * 4096), 'the view holds the uploaded buffer')
+      // Released buffers become reusable at a submit; these allocations would take the view's buffer.
+      for (let i = 0; i < 8; i++) F.mul(F.full([4096], 7), 2)
+      b.runtime.flush()
+      const fresh = F.full([4096], -1)
+      const got = await F.toArray(view)
+      assert.is(got[4095], 4095, 'the view still reads its own data')
+      assert.is((await F.toArray(fresh))[0], -1)
+    })
+  })
+
   test('a tensor leaked out of a scope is released with it and fails clearly afterwards', async () => {
     await onGpu(async () => {
       let leaked: F.Tensor | undefined

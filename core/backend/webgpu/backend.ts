@@ -117,31 +117,29 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
       temporaries = []
       allocated = []
       const args = inputs.map((x) => onDevice(rule.name, x))
-      let outs: GpuArray[]
-      try {
-        outs = rule.webgpu(ctx, args, params, outAvals)
-      } catch (e) {
-        for (const h of allocated) runtime.releaseHandle(h)
-        throw e
-      } finally {
-        for (const h of temporaries) runtime.releaseHandle(h)
-      }
       const handedOver = new Set<GpuHandle>()
-      const result = outs.map((o, i) => {
-        const aval = outAvals[i]!
-        if (!shapesEqual(o.shape, aval.shape) || o.dtype !== aval.dtype) {
-          fail(rule.name, `webgpu lowering returned ${describe(o.shape, o.dtype)} for output ${i}, expected ${describe(aval.shape, aval.dtype)} (internal error)`)
-        }
-        const h = o.buffer as GpuHandle
-        // An output from ctx.alloc takes over its reference the first time it is returned; an output that
-        // aliases an input (or is returned twice) takes a new one.
-        if (allocated.includes(h) && !handedOver.has(h)) handedOver.add(h)
-        else runtime.retain(h)
-        return wrap(h, o.shape, o.dtype)
-      })
-      // Scratch buffers allocated by the lowering but not returned go back to the pool.
-      for (const h of allocated) if (!handedOver.has(h)) runtime.releaseHandle(h)
-      return result
+      try {
+        const outs = rule.webgpu(ctx, args, params, outAvals)
+        outs.forEach((o, i) => {
+          const aval = outAvals[i]!
+          if (!shapesEqual(o.shape, aval.shape) || o.dtype !== aval.dtype) {
+            fail(rule.name, `webgpu lowering returned ${describe(o.shape, o.dtype)} for output ${i}, expected ${describe(aval.shape, aval.dtype)} (internal error)`)
+          }
+        })
+        return outs.map((o) => {
+          const h = o.buffer as GpuHandle
+          // An output from ctx.alloc takes over its reference the first time it is returned; an output that
+          // aliases an input (or is returned twice) takes a new one.
+          if (allocated.includes(h) && !handedOver.has(h)) handedOver.add(h)
+          else runtime.retain(h)
+          return wrap(h, o.shape, o.dtype)
+        })
+      } finally {
+        // Temporary uploads and scratch buffers not returned go back to the pool — only now, after the
+        // outputs took their references: an output may alias a temporary (a reshape of a CPU tensor).
+        for (const h of temporaries) runtime.releaseHandle(h)
+        for (const h of allocated) if (!handedOver.has(h)) runtime.releaseHandle(h)
+      }
     },
     fromTypedArray: upload,
     read: (x) => {

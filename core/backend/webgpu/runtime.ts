@@ -230,7 +230,11 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     pool,
     allocHandle,
     owns: (h) => owned.has(h),
-    retain: (h) => void h.refs++,
+    retain: (h) => {
+      // Resurrecting a released handle would hand out a buffer the pool may already have given away.
+      if (h.refs <= 0) fail('webgpu', `a ${h.bytes}-byte buffer was retained after its last reference was released (internal error)`)
+      h.refs++
+    },
     releaseHandle: (h) => {
       if (h.refs <= 0) return
       if (--h.refs === 0) pool.release(h.buffer)
