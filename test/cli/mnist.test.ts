@@ -10,6 +10,9 @@ import * as E from 'fp-ts/Either'
 import * as F from '../../index.js'
 import { runMnistJob } from '../../cli/mnist-job.js'
 
+// The job runs on whatever backend is current; this suite is the cpu one (test/webgpu has the GPU run).
+test.before(() => F.setBackend('cpu'))
+
 test('a tiny run trains, saves, reloads into a fresh model and scores the same', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fovea-mnist-'))
   const lines: string[] = []
