@@ -14,6 +14,8 @@ export type Backend = {
   readonly info: () => BackendInfo
   /** Runs `fn` and returns the source of every GPU kernel it dispatched (GPU backends only). */
   readonly recordKernels?: (fn: () => unknown) => string[]
+  /** GPU backends: submits the work recorded so far (a jitted call ends with one submission). */
+  readonly submit?: () => void
 }
 
 export type BackendInfo = {

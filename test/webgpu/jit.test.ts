@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { randn } from '../util/check.js'
+import { webgpuBackend } from '../../core/backend/registry.js'
+import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
 const run = await gpuAvailable('jit')
@@ -46,6 +48,35 @@ if (run) {
     console.log(`\n  MLP 64-32-10 train step (value-and-grad + SGD): ${lowered.kernels} GPU kernels per jitted call`)
     assert.ok(lowered.kernels > 0 && lowered.kernels < 60, `${lowered.kernels} kernels`)
     await F.setBackend('cpu')
+  })
+
+  test('a jitted call is one submission; replays reuse their buffers and bind groups', async () => {
+    await F.setBackend('webgpu')
+    try {
+      const runtime = ((await webgpuBackend()) as WebGpuBackend).runtime
+      // Reductions between elementwise chains keep this from fusing into one kernel.
+      const f = F.jit((x: Tensor) => {
+        let h = x
+        for (let r = 0; r < 5; r++) h = F.add(F.tanh(F.mul(h, 0.9)), F.reshape(F.sum(h, -1), [4, 1]))
+        return h
+      })
+      const x = randn([4, 4], 12)
+      const kernels = f.lower(x).kernels
+      for (let i = 0; i < 3; i++) F.dispose(f(x))
+      const before = runtime.stats()
+      for (let i = 0; i < 3; i++) F.dispose(f(x))
+      const steady = runtime.stats()
+      assert.is(steady.submits - before.submits, 3, 'one submission per call')
+      assert.is(steady.dispatches - before.dispatches, 3 * kernels)
+      assert.is(steady.bindGroupsCreated, before.bindGroupsCreated, 'replays whose result is dropped create no bind group')
+      // Results kept alive hold their buffers, so at most the dispatch writing each result binds a new one.
+      const outs = [f(x), f(x), f(x)]
+      assert.ok(runtime.stats().bindGroupsCreated - steady.bindGroupsCreated <= 3, 'at most one new bind group per kept result')
+      const values = await Promise.all(outs.map((o) => F.toArray(o)))
+      assert.equal(Array.from(values[2]!), Array.from(values[0]!))
+    } finally {
+      await F.setBackend('cpu')
+    }
   })
 
   test('a jitted function first called inside F.scope keeps its constants for later calls', async () => {

@@ -175,6 +175,30 @@ if (run) {
     })
   })
 
+  test('trimming the pool drops the cached bind groups of the buffers it destroys', async () => {
+    await onGpu(async (b) => {
+      const { runtime } = b
+      const x = F.add(F.zeros([5000]), 1)
+      const once = () => F.dispose(F.neg(x))
+      once()
+      runtime.flush()
+      once()
+      const cached = runtime.stats().bindGroupsCached
+      const created = runtime.stats().bindGroupsCreated
+      runtime.flush()
+      once()
+      assert.is(runtime.stats().bindGroupsCreated, created, 'the same buffers find their bind group')
+      runtime.flush()
+      runtime.pool.trim(0)
+      assert.ok(runtime.stats().bindGroupsCached < cached, 'entries binding destroyed buffers are gone')
+      // The next op takes a new buffer and binds it afresh: no destroyed buffer reaches a submit.
+      const y = F.neg(x)
+      assert.is((await F.toArray(y))[4999], -1)
+      assert.is(runtime.stats().bindGroupsCreated, created + 1)
+      F.dispose([x, y])
+    })
+  })
+
   test('F.dispose(tree) frees every leaf at once; a released tensor fails with a FoveaError', async () => {
     await onGpu(async () => {
       const tree = { a: F.add(F.ones([1000]), 1), b: [F.mul(F.ones([2000]), 2), F.cast(F.ones([3]), 'int32')], note: 'not a tensor' }

@@ -112,7 +112,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     runtime,
     run: (rule, inputs, params, outAvals) => {
       // Oversized outputs are refused before any upload or dispatch of this op.
-      for (const o of outAvals) checkBindingSize(runtime.gpu, rule.name, gpuBytes(o.dtype, size(o.shape)), `the ${describe(o.shape, o.dtype)} result`)
+      for (const o of outAvals) checkBindingSize(runtime.gpu, rule.name, gpuBytes(o.dtype, size(o.shape)), () => `the ${describe(o.shape, o.dtype)} result`)
       currentOp = rule.name
       temporaries = []
       allocated = []
@@ -161,6 +161,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
       features: gpu.features,
     }),
     recordKernels: runtime.recordKernels,
+    submit: runtime.flush,
     release,
     beginScope: () => void scopes.push([]),
     endScope: (keep) => {

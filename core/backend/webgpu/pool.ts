@@ -20,6 +20,8 @@ export type Pool = {
   readonly pendingBytes: () => number
   /** Destroys free buffers, least recently used size classes first, until at most `keepBytes` remain. */
   readonly trim: (keepBytes?: number) => void
+  /** Registers `fn` to be told of each buffer just before the pool destroys it (caches that bind it). */
+  readonly onDestroy: (fn: (buffer: GPUBuffer) => void) => void
 }
 
 export const sizeClass = (bytes: number): number => {
@@ -38,6 +40,7 @@ export const createPool = (device: GPUDevice, maxPooledBytes = 1 << 30): Pool =>
   let live = 0
   let pooled = 0
   let pendingTotal = 0
+  const destroyListeners: ((buffer: GPUBuffer) => void)[] = []
 
   const touch = (size: number, list: GPUBuffer[]): void => {
     free.delete(size)
@@ -47,7 +50,9 @@ export const createPool = (device: GPUDevice, maxPooledBytes = 1 << 30): Pool =>
   const trim = (keepBytes = 0): void => {
     for (const [size, list] of free) {
       while (pooled > keepBytes && list.length > 0) {
-        list.pop()!.destroy()
+        const buffer = list.pop()!
+        for (const fn of destroyListeners) fn(buffer)
+        buffer.destroy()
         pooled -= size
       }
       if (list.length === 0) free.delete(size)
@@ -88,5 +93,6 @@ export const createPool = (device: GPUDevice, maxPooledBytes = 1 << 30): Pool =>
     pooledBytes: () => pooled,
     pendingBytes: () => pendingTotal,
     trim,
+    onDestroy: (fn) => void destroyListeners.push(fn),
   }
 }

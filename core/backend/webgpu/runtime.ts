@@ -13,6 +13,7 @@ import { fail } from '../../errors.js'
 import type { GpuArray, GpuKernel } from '../../rule.js'
 import { describe } from '../../shape.js'
 import { type GpuDevice, RECOVER, checkDevice } from './device.js'
+import { createBindGroupCache } from './bind-groups.js'
 import { type Pool, createPool } from './pool.js'
 
 /** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
@@ -45,7 +46,7 @@ export type Runtime = {
   readonly upload: (data: TypedArray, dtype: DType, op?: string) => GpuHandle
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
-  readonly stats: () => { dispatches: number; submits: number; pipelines: number }
+  readonly stats: () => { dispatches: number; submits: number; pipelines: number; bindGroupsCreated: number; bindGroupsCached: number }
   /** Runs `fn` and returns the WGSL of every dispatch it recorded, in order. */
   readonly recordKernels: (fn: () => unknown) => string[]
 }
@@ -54,10 +55,10 @@ export type Runtime = {
 export const gpuBytes = (dtype: DType, count: number): number => 4 * count
 
 /** Fails unless a buffer of `bytes` can be bound as storage on this adapter. */
-export const checkBindingSize = (gpu: GpuDevice, op: string, bytes: number, what = 'a tensor'): void => {
+export const checkBindingSize = (gpu: GpuDevice, op: string, bytes: number, what: string | (() => string) = 'a tensor'): void => {
   const limit = gpu.limits.maxStorageBufferBindingSize!
   if (bytes > limit) {
-    fail(op, `${what} of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; split the work or use the cpu backend`)
+    fail(op, `${typeof what === 'string' ? what : what()} of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; split the work or use the cpu backend`)
   }
 }
 
@@ -78,6 +79,9 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     pass?.end()
     pass = undefined
   }
+  const bindGroups = createBindGroupCache(device, arena, UNIFORM_BYTES, (inputs, outputs) => layoutFor(inputs, outputs).bindGroup)
+  pool.onDestroy(bindGroups.forget)
+  const offset = new Uint32Array(1)
   let dispatches = 0
   let submits = 0
   let recording: string[] | undefined
@@ -86,7 +90,9 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     const key = `${inputs}:${outputs}`
     let l = layouts.get(key)
     if (l === undefined) {
-      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } }]
+      // The uniform block is bound at a dynamic offset, so a bind group does not depend on the arena slot
+      // of its dispatch and can be reused by every dispatch over the same buffers.
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } }]
       for (let i = 0; i < inputs + outputs; i++) {
         entries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } })
       }
@@ -147,20 +153,14 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     const base = (slots * UNIFORM_BYTES) / 4
     for (let i = 0; i < words.length; i++) arenaData[base + i] = words[i]! >>> 0
     const pipeline = pipelineFor(kernel)
-    const buffers = [...kernel.inputs, ...kernel.outputs].map((a) => handleOf(a).buffer)
-    const bindGroup = device.createBindGroup({
-      layout: layoutFor(kernel.inputs.length, kernel.outputs.length).bindGroup,
-      entries: [
-        { binding: 0, resource: { buffer: arena, offset: slots * UNIFORM_BYTES, size: UNIFORM_BYTES } },
-        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-      ],
-    })
-    slots++
+    const bindGroup = bindGroups.get(kernel.inputs.length, [...kernel.inputs, ...kernel.outputs].map((a) => handleOf(a).buffer))
     encoder ??= device.createCommandEncoder()
     pass ??= encoder.beginComputePass()
     pass.setPipeline(pipeline)
-    pass.setBindGroup(0, bindGroup)
+    offset[0] = slots * UNIFORM_BYTES
+    pass.setBindGroup(0, bindGroup, offset, 0, 1)
     pass.dispatchWorkgroups(x, y, z)
+    slots++
     dispatches++
     recording?.push(kernel.code)
   }
@@ -243,7 +243,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     upload,
     download,
     flush,
-    stats: () => ({ dispatches, submits, pipelines: pipelines.size }),
+    stats: () => ({ dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size() }),
     recordKernels: (fn) => {
       const outer = recording
       const mine: string[] = []
