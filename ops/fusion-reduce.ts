@@ -14,7 +14,7 @@ import { reduceMaxRule, reduceMinRule } from './reduce/chooser.js'
 import { reduceProdRule } from './reduce/prod.js'
 import { reduceSumRule } from './reduce/sum.js'
 import { type FoldSpec, extremumFold, prodFold, sumFold } from './reduce/wgsl.js'
-import { MAX_RANK, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
+import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
 
 /** The chain part shared with `fused` (see fusion.ts): steps over inputs, one value read by the fold. */
 export type ChainBody = {
@@ -86,9 +86,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`
 }
 
+const reduceSources = sourceMemo<ChainBody>()
+const reduceNames = sourceMemo<ChainBody>()
+
 const fusedReduceGpu = (ctx: GpuContext, inputs: readonly GpuArray[], p: FusedReduceParams, out: { shape: Shape; dtype: DType }): GpuArray => {
   const h = hidden(p)
-  const fold = prologueFolds.get(h.rule)!(resultDType(p))
   const o = ctx.alloc(out)
   const length = p.axes.reduce((a, ax) => a * p.domain[ax]!, 1)
   const rows = size(out.shape)
@@ -96,7 +98,9 @@ const fusedReduceGpu = (ctx: GpuContext, inputs: readonly GpuArray[], p: FusedRe
   const long = length >= 64
   const uniforms = [rows, length, p.domain.length, ...padShape(p.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, p.domain))]
   ctx.dispatch({
-    name: `fusedReduce(${p.reduce}: ${p.chain})`, code: source(h.body, fold, out.dtype, long), inputs, outputs: [o], uniforms,
+    name: reduceNames(h.body, p.reduce, () => `fusedReduce(${p.reduce}: ${p.chain})`),
+    code: reduceSources(h.body, `${p.reduce}:${resultDType(p)}:${out.dtype}:${long}`, () => source(h.body, prologueFolds.get(h.rule)!(resultDType(p)), out.dtype, long)),
+    inputs, outputs: [o], uniforms,
     workgroups: long ? grid1d(ctx, rows, 1) : grid1d(ctx, rows),
   })
   return o

@@ -19,7 +19,7 @@ import { elementwiseExprs } from './elementwise/exprs.js'
 import { PER_THREAD } from './elementwise/wgsl.js'
 import { stopGradientRule } from './transforms.js'
 import { fusedReduceParams, fusedReduceRule, prologueFolds } from './fusion-reduce.js'
-import { MAX_RANK, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
+import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
 
 /** One operation of a fused chain: `args` index the inputs (0..n-1) then earlier steps (n..). */
 type FusedStep = { readonly op: string; readonly args: readonly number[]; readonly cpu: string; readonly gpu: string; readonly dtype: DType }
@@ -108,6 +108,9 @@ ${compute('idx', (k) => `off${k}(idx)`)}
 }`
 }
 
+const fusedSources = sourceMemo<FusedBody>()
+const fusedNames = sourceMemo<FusedBody>()
+
 const fusedGpu = (ctx: GpuContext, inputs: readonly GpuArray[], params: FusedParams, outAvals: readonly { shape: Shape; dtype: DType }[]): GpuArray[] => {
   const body = bodyOf(params)
   const outs = outAvals.map((a) => ctx.alloc(a))
@@ -119,7 +122,7 @@ const fusedGpu = (ctx: GpuContext, inputs: readonly GpuArray[], params: FusedPar
     ? [count, ...sizes.map((s) => (s === 1 && count !== 1 ? 1 : 0))]
     : [count, params.domain.length, ...padShape(params.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, params.domain))]
   ctx.dispatch({
-    name: `fused(${params.chain})`, code: gpuSource(body, outAvals.map((a) => a.dtype), flat), inputs, outputs: outs, uniforms,
+    name: fusedNames(body, '', () => `fused(${params.chain})`), code: fusedSources(body, `${flat}:${outAvals.map((a) => a.dtype).join(',')}`, () => gpuSource(body, outAvals.map((a) => a.dtype), flat)), inputs, outputs: outs, uniforms,
     workgroups: grid1d(ctx, flat ? Math.ceil(count / PER_THREAD) : count),
   })
   return outs

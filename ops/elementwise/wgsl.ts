@@ -7,7 +7,7 @@ import type { DType } from '../../core/dtype.js'
 import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
-import { MAX_RANK, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
@@ -47,6 +47,8 @@ ${loads}
 }`
 }
 
+const sources = keyedSourceMemo()
+
 /**
  * Runs `expr` elementwise with broadcasting. `expr` sees operands as their WGSL types (f32, i32, or u32
  * for bool) and must produce the output's WGSL type.
@@ -62,7 +64,7 @@ export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inpu
   const uniforms = flat
     ? [n, ...sizes.map((s) => (s === 1 && n !== 1 ? 1 : 0))]
     : [n, out.shape.length, ...padShape(out.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, out.shape))]
-  ctx.dispatch({ name, code: source(expr, dtypes, out.dtype, !flat), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat ? Math.ceil(n / PER_THREAD) : n) })
+  ctx.dispatch({ name, code: sources(`${expr}|${dtypes.join(',')}|${out.dtype}|${flat}`, () => source(expr, dtypes, out.dtype, !flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat ? Math.ceil(n / PER_THREAD) : n) })
   return o
 }
 

@@ -13,7 +13,7 @@ import type { DType } from '../../core/dtype.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
 import { stridedGatherGpu } from '../shape/wgsl.js'
-import { grid1d, main1d, mathHelpers, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { grid1d, keyedSourceMemo, main1d, mathHelpers, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 import { stridesOf } from '../../core/shape.js'
 
 export type FoldSpec = {
@@ -108,12 +108,15 @@ export const groupPerRow = (count: number, length: number): boolean =>
 export const chunksFor = (count: number, length: number): number =>
   count < SPLIT_ROWS && length >= SPLIT_LENGTH ? Math.ceil(length / CHUNK) : 1
 
+const sources = keyedSourceMemo()
+const foldKey = (s: FoldSpec): string => `${s.acc}|${s.init}|${s.combine}|${s.load}|${s.store ?? 'x'}`
+
 /** Folds each row of `rows: [count, length]` into `o: [count]` (one pass, rows not split). */
 const foldRows = (ctx: GpuContext, label: string, spec: FoldSpec, rows: GpuArray, o: GpuArray, count: number, length: number): void => {
   const long = groupPerRow(count, length)
   ctx.dispatch({
     name: label,
-    code: long ? rowPerGroup(spec, rows.dtype, o.dtype) : rowPerThread(spec, rows.dtype, o.dtype),
+    code: sources(`${foldKey(spec)}|${rows.dtype}|${o.dtype}|${long}`, () => (long ? rowPerGroup(spec, rows.dtype, o.dtype) : rowPerThread(spec, rows.dtype, o.dtype))),
     inputs: [rows],
     outputs: [o],
     uniforms: long ? [count, length, length, 1] : [count, length],

@@ -9,6 +9,33 @@ import type { DType } from '../../core/dtype.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { type Shape, stridesOf } from '../../core/shape.js'
 
+/**
+ * A memo of kernel sources, keyed by an owner object (e.g. a fused chain's body, stable for the life of a
+ * compiled program) and a short variant string. A hit rebuilds nothing and returns the very string
+ * object of the first build, whose hash V8 keeps, so the runtime's pipeline lookup is cheap too: a jitted
+ * replay of cached kernels costs lookups, not kilobytes of WGSL rebuilt and rehashed per dispatch.
+ */
+export const sourceMemo = <K extends object>(): ((owner: K, variant: string, build: () => string) => string) => {
+  const byOwner = new WeakMap<K, Map<string, string>>()
+  return (owner, variant, build) => {
+    let variants = byOwner.get(owner)
+    if (variants === undefined) byOwner.set(owner, (variants = new Map()))
+    let code = variants.get(variant)
+    if (code === undefined) variants.set(variant, (code = build()))
+    return code
+  }
+}
+
+/** A memo of kernel sources keyed by a string that determines the source (see `sourceMemo`). */
+export const keyedSourceMemo = (): ((key: string, build: () => string) => string) => {
+  const codes = new Map<string, string>()
+  return (key, build) => {
+    let code = codes.get(key)
+    if (code === undefined) codes.set(key, (code = build()))
+    return code
+  }
+}
+
 export const WORKGROUP = 256
 export const MAX_RANK = 8
 
