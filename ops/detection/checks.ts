@@ -1,7 +1,8 @@
 /**
  * Input checks shared by the detection numerics. Only what is known before data flows (rank, width,
  * dtype) can be checked: a NaN coordinate or an inverted box is a property of the data, which an op
- * cannot read without a readback, so those are documented per function instead.
+ * cannot read without a readback, so those are documented per function instead, and `validate.ts` checks
+them where data enters (async, outside jit).
  */
 import { fail } from '../../core/errors.js'
 import { type Tensor, describeAval } from '../../core/tensor.js'

@@ -74,6 +74,18 @@ export const throwsFovea = (fn: () => unknown, ...fragments: string[]): void => 
   assert.unreachable(`expected a FoveaError containing ${fragments.map((f) => JSON.stringify(f)).join(', ')}`)
 }
 
+/** Asserts `p` rejects with a FoveaError whose message contains every fragment. */
+export const rejectsFovea = async (p: Promise<unknown>, ...fragments: string[]): Promise<void> => {
+  try {
+    await p
+  } catch (e) {
+    assert.ok(F.isFoveaError(e), `expected a FoveaError, got ${String(e)}`)
+    for (const f of fragments) assert.ok((e as Error).message.includes(f), `message "${(e as Error).message}" should contain "${f}"`)
+    return
+  }
+  assert.unreachable(`expected a rejected FoveaError containing ${fragments.map((f) => JSON.stringify(f)).join(', ')}`)
+}
+
 const dot = async (a: Tensor, b: Tensor): Promise<number> => {
   const x = await F.toArray(a)
   const y = await F.toArray(b)

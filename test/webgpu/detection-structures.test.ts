@@ -9,11 +9,12 @@
  * (1e-4 on pixel coordinates of a few hundred).
  */
 import { test } from 'uvu'
+import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import * as B from '../../models/structures/index.js'
 import * as D from '../../ops/detection/index.js'
-import { randn, rng } from '../util/check.js'
+import { randn, rejectsFovea, rng } from '../util/check.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
 const run = await gpuAvailable('detection-structures')
@@ -131,6 +132,18 @@ if (run) {
       F.grad((x: Tensor) => D.sigmoidFocalLoss(x, F.sigmoid(randn([6, 9], 25)), { alpha: 0.25, reduction: 'sum' }))(randn([6, 9], 26)),
       F.grad((x: Tensor) => F.sum(F.square(D.box2boxTransform({ weights: [1, 1, 1, 1] }).applyDeltas(x, pred()))))(randn([20, 4], 27)),
     ], TRANSCENDENTAL)
+  })
+
+  test('validateBoxes reads WebGPU boxes back: a NaN produced on the GPU is caught at the boundary', async () => {
+    await F.setBackend('webgpu')
+    try {
+      const boxes = F.mul(F.tensor([[0, 0, 4, 4], [1, 1, 3, 3]]), F.tensor([[1], [NaN]]))
+      assert.is(boxes.kind === 'tensor' && boxes.backend, 'webgpu')
+      await rejectsFovea(D.validateBoxes(boxes, { op: 'proposals' }), 'proposals', 'f32[2,4]', 'row 1 (NaN, NaN, NaN, NaN)', 'non-finite')
+      await D.validateBoxes(F.slice(boxes, [0, 0], [1, 4]))
+    } finally {
+      await F.setBackend('cpu')
+    }
   })
 }
 

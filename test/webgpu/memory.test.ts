@@ -17,7 +17,7 @@ import * as F from '../../index.js'
 import { webgpuBackend } from '../../core/backend/registry.js'
 import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { sizeClass } from '../../core/backend/webgpu/pool.js'
-import { throwsFovea } from '../util/check.js'
+import { rejectsFovea, throwsFovea } from '../util/check.js'
 import { lastJson, runChild } from './child.js'
 import { gpuAvailable } from './gpu.js'
 
@@ -34,17 +34,6 @@ const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<
   } finally {
     await F.setBackend('cpu')
   }
-}
-
-const rejectsFovea = async (p: Promise<unknown>, ...fragments: string[]): Promise<void> => {
-  try {
-    await p
-  } catch (e) {
-    assert.ok(F.isFoveaError(e), `expected a FoveaError, got ${String(e)}`)
-    for (const f of fragments) assert.ok((e as Error).message.includes(f), `"${(e as Error).message}" should contain "${f}"`)
-    return
-  }
-  assert.unreachable('expected a rejected FoveaError')
 }
 
 // Child: 25,000 dropped results of `add` on 4 KiB tensors, awaiting every 100 ops; then 15,000 more
