@@ -148,7 +148,7 @@ const main = async (): Promise<void> => {
   const here = dirname(fileURLToPath(import.meta.url))
   const cli = parseCli(argv, { reps: 3, warmup: 1, out: resolve(here, `results/fovea-${backend}${only === null ? '' : `.only-${only.join('-')}`}.json`) })
   const callsArg = argv.indexOf('--calls')
-  const calls = callsArg >= 0 ? Number(argv[callsArg + 1]) : 200
+  const calls = callsArg >= 0 ? Number(argv[callsArg + 1]) : 1000
   const unknown = (cli.only ?? []).filter((id) => !workloads.some((w) => w.id === id))
   if (unknown.length > 0) throw new Error(`unknown workload(s) ${unknown.join(', ')}; known: ${workloads.map((w) => w.id).join(', ')}`)
   console.log(`fovea ${backend} (${adapter}): node ${process.version}, warm-up ${cli.warmup}, reps ${cli.reps}`)

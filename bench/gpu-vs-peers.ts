@@ -5,8 +5,8 @@
  * workload), then times the sides in interleaved rounds (warm-up, then N repetitions, each including
  * the readback) and writes bench/results/gpu-vs-peers.json. A fovea workload that needs a primitive
  * without a WebGPU lowering is recorded as missing, with the reason, and the peers are still measured.
- * Peers by default: tfjs and jax-js eager (`jax`); `jaxjit` adds jax-js with each workload's function
- * under `jax.jit`.
+ * fovea runs eager and jitted (`foveajit`, the workload's function under `F.jit`). Peers by default:
+ * tfjs and jax-js eager (`jax`); `jaxjit` adds jax-js with each workload's function under `jax.jit`.
  *
  *   npm run bench:gpu -- [--only W1,W5] [--reps N] [--warmup N] [--peers tfjs,jax,jaxjit] [--out path.json | --out -]
  *
@@ -49,15 +49,19 @@ type Result = {
   /** Peer median / fovea median (above 1: fovea is faster); absent when either side did not run. */
   readonly ratio: Partial<Record<Peer, number>>
   readonly ratioOfMins: Partial<Record<Peer, number>>
+  /** Peer median / jitted fovea median. */
+  readonly ratioJit: Partial<Record<Peer, number>>
+  readonly ratioOfMinsJit: Partial<Record<Peer, number>>
 }
 
 /** A peer as measured: `jaxjit` is jax-js with each workload's function under `jax.jit`. */
-type Peer = Exclude<LibraryName, 'fovea'>
+type Peer = Exclude<LibraryName, 'fovea' | 'foveajit'>
 
 const allPeers: readonly Peer[] = ['tfjs', 'jax', 'jaxjit']
 /** What runs without --peers: tfjs and jax-js eager; `jaxjit` is opt-in to keep a software-adapter run short. */
 const defaultPeers: readonly Peer[] = ['tfjs', 'jax']
-const libraries: readonly LibraryName[] = ['fovea', ...allPeers]
+/** fovea runs eager (`fovea`) and with the workload's function under `F.jit` (`foveajit`). */
+const libraries: readonly LibraryName[] = ['fovea', 'foveajit', ...allPeers]
 const peerPackage = (p: Peer): PeerName => (p === 'tfjs' ? 'tfjs' : 'jax')
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -158,9 +162,9 @@ const measureSides = async (builders: ReadonlyArray<readonly [LibraryName, () =>
 
 const runWorkload = async (w: GpuWorkload, libs: Libraries): Promise<Result> => {
   const builders = w.prepare()
-  const selected = libraries.filter((l) => l === 'fovea' || peers.includes(l))
+  const selected = libraries.filter((l) => l === 'fovea' || l === 'foveajit' || peers.includes(l as Peer))
   const { live, failed } = await measureSides(selected.map((lib) => [lib, () =>
-    lib === 'fovea' ? builders.fovea(libs) : lib === 'tfjs' ? builders.tfjs(libs) : builders.jax(libs, lib === 'jaxjit')] as const))
+    lib === 'fovea' || lib === 'foveajit' ? builders.fovea(libs, lib === 'foveajit') : lib === 'tfjs' ? builders.tfjs(libs) : builders.jax(libs, lib === 'jaxjit')] as const))
   const sides = {} as Record<LibraryName, SideResult>
   for (const lib of libraries) {
     const l = live.find((x) => x.lib === lib)
@@ -171,8 +175,8 @@ const runWorkload = async (w: GpuWorkload, libs: Libraries): Promise<Result> => 
       sides[lib] = { status: 'ok', medianMs: round(median(l.samplesMs)), minMs: round(Math.min(...l.samplesMs)), samplesMs, ...(leak === undefined ? {} : { leak }) }
     } else sides[lib] = failed.get(lib) ?? { status: 'skipped', reason: 'not in --peers' }
     const s = sides[lib]
-    if (s.status === 'ok') console.log(`  ${lib.padEnd(6)} ${s.medianMs.toFixed(1)} ms (min ${s.minMs.toFixed(1)})${s.leak === undefined ? '' : `  warning: ${s.leak}`}`)
-    else if (s.status !== 'skipped') console.log(`  ${lib.padEnd(6)} ${s.status}: ${s.reason}`)
+    if (s.status === 'ok') console.log(`  ${lib.padEnd(8)} ${s.medianMs.toFixed(1)} ms (min ${s.minMs.toFixed(1)})${s.leak === undefined ? '' : `  warning: ${s.leak}`}`)
+    else if (s.status !== 'skipped') console.log(`  ${lib.padEnd(8)} ${s.status}: ${s.reason}`)
   }
   const reference = live[0]?.lib ?? null
   const refOut = live[0]?.first ?? null
@@ -184,16 +188,20 @@ const runWorkload = async (w: GpuWorkload, libs: Libraries): Promise<Result> => 
   }
   const agree = Object.values(diffs).every((d) => d <= w.tolerance * Math.max(scale ?? 1, 1))
   if (!agree) console.log(`  MISMATCH: tolerance ${w.tolerance} × max(1, max |value|)`)
-  const f = sides.fovea
-  const ratio: Partial<Record<Peer, number>> = {}
-  const ratioOfMins: Partial<Record<Peer, number>> = {}
-  for (const p of allPeers) {
-    const s = sides[p]
-    if (f.status !== 'ok' || s.status !== 'ok') continue
-    ratio[p] = round(s.medianMs / f.medianMs, 3)
-    ratioOfMins[p] = round(s.minMs / f.minMs, 3)
+  const ratiosTo = (f: SideResult) => {
+    const ratio: Partial<Record<Peer, number>> = {}
+    const ofMins: Partial<Record<Peer, number>> = {}
+    for (const p of allPeers) {
+      const s = sides[p]
+      if (f.status !== 'ok' || s.status !== 'ok') continue
+      ratio[p] = round(s.medianMs / f.medianMs, 3)
+      ofMins[p] = round(s.minMs / f.minMs, 3)
+    }
+    return [ratio, ofMins] as const
   }
-  return { id: w.id, title: w.title, tolerance: w.tolerance, toleranceWhy: w.toleranceWhy, reference, maxAbsDiff: diffs, maxAbsValue: scale, agree, sides, ratio, ratioOfMins }
+  const [ratio, ratioOfMins] = ratiosTo(sides.fovea)
+  const [ratioJit, ratioOfMinsJit] = ratiosTo(sides.foveajit)
+  return { id: w.id, title: w.title, tolerance: w.tolerance, toleranceWhy: w.toleranceWhy, reference, maxAbsDiff: diffs, maxAbsValue: scale, agree, sides, ratio, ratioOfMins, ratioJit, ratioOfMinsJit }
 }
 
 const cell = (s: SideResult, pick: 'medianMs' | 'minMs') => (s.status === 'ok' ? `${s[pick].toFixed(1)}` : s.status)
@@ -229,17 +237,18 @@ const main = async (): Promise<void> => {
   }
 
   console.log()
-  const shown: readonly LibraryName[] = ['fovea', ...peers]
+  const shown: readonly LibraryName[] = ['fovea', 'foveajit', ...peers]
   console.log(formatTable(
-    ['workload', ...shown.flatMap((l) => [`${l} med`, `${l} min`]), ...peers.map((p) => `${p}/fovea`), 'agree'],
+    ['workload', ...shown.map((l) => `${l} med`), ...peers.map((p) => `${p}/fovea`), ...peers.map((p) => `${p}/foveajit`), 'agree'],
     results.map((r) => [
       `${r.id} ${r.title}`,
-      ...shown.flatMap((l) => [cell(r.sides[l], 'medianMs'), cell(r.sides[l], 'minMs')]),
+      ...shown.map((l) => cell(r.sides[l], 'medianMs')),
       ...peers.map((p) => ratioCell(r.ratio[p])),
+      ...peers.map((p) => ratioCell(r.ratioJit[p])),
       r.agree ? 'yes' : 'NO',
     ]),
   ))
-  console.log('times in ms (median and min over the timed reps, readback included); ratio = peer median / fovea median, above 1 = fovea faster')
+  console.log('times in ms (median over the timed reps, readback included; minima in the JSON); ratio = peer median / fovea median (eager or jitted), above 1 = fovea faster')
 
   if (cli.out !== null) {
     const report = {

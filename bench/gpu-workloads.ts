@@ -35,8 +35,8 @@ export type GpuSide = {
   readonly dispose: () => void
 }
 
-/** `jaxjit` is jax-js with the workload's function compiled by `jax.jit`. */
-export type LibraryName = 'fovea' | 'tfjs' | 'jax' | 'jaxjit'
+/** `foveajit` and `jaxjit` are fovea and jax-js with the workload's function compiled by their `jit`. */
+export type LibraryName = 'fovea' | 'foveajit' | 'tfjs' | 'jax' | 'jaxjit'
 
 export type Libraries = { readonly tf: TF | null; readonly jax: JAX | null }
 
@@ -49,7 +49,8 @@ export type GpuWorkload = {
   readonly toleranceWhy: string
   /** Generates the host inputs once and returns a builder per library. */
   readonly prepare: () => {
-    readonly fovea: (libs: Libraries) => GpuSide
+    /** `jit`: the same function under `F.jit`. */
+    readonly fovea: (libs: Libraries, jit: boolean) => GpuSide
     readonly tfjs: (libs: Libraries) => GpuSide
     /** `jit`: the same function under `jax.jit`. */
     readonly jax: (libs: Libraries, jit: boolean) => GpuSide
@@ -58,11 +59,16 @@ export type GpuWorkload = {
 
 // ---------------------------------------------------------------- per-library plumbing
 
-const foveaSide = (inputs: readonly F.Tensor[], compute: () => F.Tensor[]): GpuSide => {
+/**
+ * fovea side. `fn` gets the inputs as arguments, so under `jit` they are the compiled program's inputs
+ * (not constants baked into it); the first run traces and compiles, before anything is timed.
+ */
+const foveaSide = (jit: boolean, inputs: readonly F.Tensor[], fn: (...xs: F.Tensor[]) => F.Tensor[]): GpuSide => {
   const liveAtStart = F.backendInfo().liveBytes ?? 0
+  const call = jit ? F.jit(fn) : fn
   return {
     run: async () => {
-      const outs = F.scope(compute)
+      const outs = F.scope(() => call(...inputs))
       const datas = await Promise.all(outs.map(async (t) => (await F.toArray(t)) as Float32Array))
       F.dispose(outs)
       return datas
@@ -134,9 +140,9 @@ const W1: GpuWorkload = {
     const a: HostTensor = { data: uniformHost(1, n * n), shape: [n, n] }
     const b: HostTensor = { data: uniformHost(2, n * n), shape: [n, n] }
     return {
-      fovea: () => {
+      fovea: (_, jit) => {
         const [fa, fb] = [foveaTensor(a), foveaTensor(b)]
-        return foveaSide([fa, fb], () => [F.matmul(fa, fb)])
+        return foveaSide(jit, [fa, fb], (ma, mb) => [F.matmul(ma!, mb!)])
       },
       tfjs: (libs) => {
         const tf = need(libs.tf, 'tfjs')
@@ -162,9 +168,9 @@ const W2: GpuWorkload = {
     const x: HostTensor = { data: uniformHost(3, n * c * h * w), shape: [n, c, h, w] }
     const wt: HostTensor = { data: uniformHost(4, o * c * k * k, -0.1, 0.1), shape: [o, c, k, k] }
     return {
-      fovea: () => {
+      fovea: (_, jit) => {
         const [fx, fw] = [foveaTensor(x), foveaTensor(wt)]
-        return foveaSide([fx, fw], () => [F.conv2d(fx, fw, { stride: 1, padding: 1 })])
+        return foveaSide(jit, [fx, fw], (cx, cw) => [F.conv2d(cx!, cw!, { stride: 1, padding: 1 })])
       },
       tfjs: (libs) => {
         const tf = need(libs.tf, 'tfjs')
@@ -208,21 +214,22 @@ const W3: GpuWorkload = {
     labels.forEach((c, i) => { y.data[i * classes + c] = 1 })
     const host = mlpHostParams()
     return {
-      fovea: () => {
+      fovea: (_, jit) => {
         type Params = readonly F.Tensor[]
         const params: Params = host.map(foveaTensor)
         const [fx, fy] = [foveaTensor(x), foveaTensor(y)]
         // Softmax cross-entropy, mean over the batch: -mean_i sum_c y_ic · log softmax(logits)_ic.
-        const loss = ([w1, b1, w2, b2, w3, b3]: Params): F.Tensor => {
-          const h1 = F.relu(F.add(F.matmul(fx, w1!), b1!))
+        const loss = ([w1, b1, w2, b2, w3, b3]: Params, bx: F.Tensor, by: F.Tensor): F.Tensor => {
+          const h1 = F.relu(F.add(F.matmul(bx, w1!), b1!))
           const h2 = F.relu(F.add(F.matmul(h1, w2!), b2!))
           const logits = F.add(F.matmul(h2, w3!), b3!)
-          return F.neg(F.mean(F.sum(F.mul(fy, F.logSoftmax(logits, -1)), -1)))
+          return F.neg(F.mean(F.sum(F.mul(by, F.logSoftmax(logits, -1)), -1)))
         }
         const valueAndGrad = F.valueAndGrad(loss)
-        return foveaSide([...params, fx, fy], () => {
-          const [value, grads] = valueAndGrad(params)
-          return [value as F.Tensor, ...params.map((p, i) => F.sub(p, F.mul((grads as Params)[i]!, lr)))]
+        return foveaSide(jit, [...params, fx, fy], (...args) => {
+          const ps = args.slice(0, 6)
+          const [value, grads] = valueAndGrad(ps, args[6]!, args[7]!)
+          return [value as F.Tensor, ...ps.map((p, i) => F.sub(p, F.mul((grads as Params)[i]!, lr)))]
         })
       },
       tfjs: (libs) => {
@@ -275,9 +282,9 @@ const W4: GpuWorkload = {
     const n = 1 << 22
     const x: HostTensor = { data: uniformHost(7, n, -3, 3), shape: [n] }
     return {
-      fovea: () => {
+      fovea: (_, jit) => {
         const fx = foveaTensor(x)
-        return foveaSide([fx], () => [F.sub(F.mul(F.tanh(F.add(F.mul(fx, 1.5), 0.5)), F.sigmoid(fx)), F.mul(fx, fx))])
+        return foveaSide(jit, [fx], (v) => [F.sub(F.mul(F.tanh(F.add(F.mul(v!, 1.5), 0.5)), F.sigmoid(v!)), F.mul(v!, v!))])
       },
       tfjs: (libs) => {
         const tf = need(libs.tf, 'tfjs')
@@ -305,10 +312,12 @@ const W5: GpuWorkload = {
     const host = resnet18HostParams()
     const x = resnet18HostInput()
     return {
-      fovea: () => {
+      fovea: (_, jit) => {
         const params = foveaResnet18Params(host)
         const fx = foveaTensor(x)
-        return foveaSide([...Object.values(params), fx], () => [foveaResnet18(params, fx)])
+        const names = Object.keys(params)
+        return foveaSide(jit, [...names.map((n) => params[n]!), fx], (...args) =>
+          [foveaResnet18(Object.fromEntries(names.map((n, i) => [n, args[i]!])), args[names.length]!)])
       },
       tfjs: (libs) => {
         const tf = need(libs.tf, 'tfjs')
