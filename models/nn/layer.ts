@@ -84,6 +84,32 @@ export const shapeSpecOf = (shape: Shape, stride?: number): ShapeSpec => {
 /** ShapeSpec → `[N,C,H,W]` with `-1` for whatever the spec leaves out. */
 export const shapeOfSpec = (spec: ShapeSpec, batch = -1): Shape => [batch, spec.channels, spec.height ?? -1, spec.width ?? -1]
 
+/** A ShapeSpec for each NCHW shape of a shape tree (records and lists keep their structure). */
+export type ShapeSpecTree = ShapeSpec | readonly ShapeSpecTree[] | { readonly [name: string]: ShapeSpecTree }
+
+/**
+ * The ShapeSpecs of a layer's outputs (detectron2's `backbone.output_shape()`), from the input shape and
+ * the `outShape` that `init` worked out: channels, known sizes and, where the heights divide, the stride
+ * from the image, `inStride × inH / outH` (`inStride` is the stride of the input itself, 1 for an
+ * image). A record of feature maps (`{res2, res3, ...}`) gives a record of specs, so a neck or head can
+ * check what it is given before any data flows. Fails unless every leaf of `outShape` is NCHW.
+ */
+export const outputSpecs = (inShape: Shape, outShape: ShapeTree, inStride = 1): ShapeSpecTree => {
+  if (inShape.length !== 4) fail('outputSpecs', `expected an NCHW input shape [N,C,H,W], got ${showShape(inShape)}`)
+  const inH = inShape[2]!
+  const spec = (s: ShapeTree): ShapeSpecTree => {
+    if (isShape(s)) {
+      if (s.length !== 4) fail('outputSpecs', `expected NCHW output shapes [N,C,H,W], got ${showShape(s)}`)
+      const outH = s[2]!
+      const known = inH > 0 && outH > 0 && inH % outH === 0
+      return shapeSpecOf(s, known ? inStride * (inH / outH) : undefined)
+    }
+    if (Array.isArray(s)) return s.map(spec)
+    return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, spec(v)]))
+  }
+  return spec(outShape)
+}
+
 /** `true` when `s` is a single shape (a list of numbers) rather than a list or record of shapes. */
 export const isShape = (s: unknown): s is Shape => Array.isArray(s) && s.every((d) => typeof d === 'number')
 

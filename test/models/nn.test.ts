@@ -215,6 +215,17 @@ test('ShapeSpec converts to and from NCHW shapes; layer errors carry their path 
   assert.equal(nn.shapeSpecOf([-1, 256, 50, -1], 16), { channels: 256, height: 50, stride: 16 })
   assert.equal(nn.shapeOfSpec({ channels: 256, stride: 16 }), [-1, 256, -1, -1])
   throwsFovea(() => nn.shapeSpecOf([2, 3]), 'shapeSpecOf', '[2,3]')
+  // Channels and strides follow from init's shapes alone: a stride-4 conv, then a 2x2 pool.
+  const stem = nn.serial(nn.conv2d({ outChannels: 16, kernelSize: 3, stride: 4, padding: 1 }), nn.maxPool2d({ kernelSize: 2, stride: 2 }))
+  const inShape = [-1, 3, 64, 96]
+  assert.equal(nn.outputSpecs(inShape, stem.init(key, inShape).outShape), { channels: 16, height: 8, width: 12, stride: 8 })
+  // A record of feature maps gives a record of specs.
+  assert.equal(nn.outputSpecs(inShape, { res2: [-1, 8, 16, 24], res3: [-1, 16, 8, 12] }), {
+    res2: { channels: 8, height: 16, width: 24, stride: 4 },
+    res3: { channels: 16, height: 8, width: 12, stride: 8 },
+  })
+  assert.equal(nn.outputSpecs([1, 8, 16, 16], [[1, 8, 8, 8], [1, 4, 5, 5]], 4), [{ channels: 8, height: 8, width: 8, stride: 8 }, { channels: 4, height: 5, width: 5 }])
+  throwsFovea(() => nn.outputSpecs([1, 3, 8, 8], [1, 10]), 'outputSpecs', '[1,10]')
   assert.equal(nn.showShape({ p2: [-1, 256, 8, 8], p3: [[1], [2]] }), '{p2: [?,256,8,8], p3: ([1], [2])}')
   try {
     nn.atPath('backbone', () => nn.atPath('res2', () => nn.atPath('0', () => F.add(F.zeros([2]), F.zeros([3])))))
