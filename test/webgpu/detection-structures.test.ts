@@ -54,6 +54,29 @@ if (run) {
     })
   })
 
+  test('box helpers: scale, centers, inside, intersection, mode conversion, rotated area and nonempty', async () => {
+    await expectParity(() => [
+      B.scaleBoxes(boxes(9, 20), 0.5, 2), B.boxCenters(boxes(9, 21)), B.insideBox(boxes(9, 22), [40, 60], 2),
+      D.boxIntersection(boxes(7, 23), boxes(5, 24)),
+      B.convertBoxMode(boxes(6, 25), 'XYXY_ABS', 'XYWH_ABS'), B.convertBoxMode(boxes(6, 26), 'XYWH_ABS', 'XYXY_ABS'),
+      B.rotatedBoxArea(rotated(8, 27)), B.nonemptyRotatedBoxes(rotated(8, 28), 1),
+    ])
+  })
+
+  test('foldFrozenBatchNorm and weighted losses (weights, avgFactor, lossWeight)', async () => {
+    const norm = () => ({ weight: randn([6], 30), bias: randn([6], 31), running_mean: randn([6], 32), running_var: F.add(F.square(randn([6], 33)), 0.5) })
+    await expectParity(() => {
+      const folded = D.foldFrozenBatchNorm({ weight: randn([6, 3, 3, 3], 34), bias: randn([6], 35) }, norm())
+      return [folded.weight, folded.bias, D.foldFrozenBatchNorm({ weight: randn([6, 4], 36) }, norm()).bias]
+    }, TRANSCENDENTAL)
+    const l1 = D.weightedLoss((p, t) => F.abs(F.sub(p, t)))
+    await expectParity(() => [
+      l1(randn([5, 4], 37), randn([5, 4], 38), { weight: F.abs(randn([5, 1], 39)), avgFactor: 3.5, lossWeight: 2 }),
+      D.weightReduceLoss(F.abs(randn([5, 4], 40)), { reduction: 'sum', weight: F.abs(randn([5, 4], 41)) }),
+      D.weightReduceLoss(F.abs(randn([5, 4], 42)), { reduction: 'none' }),
+    ])
+  })
+
   test('rotatedBoxIou on random pairs, identical and half-turned boxes, and the d2 precision cases', async () => {
     await expectParity(() => {
       const a = rotated(30, 3)
