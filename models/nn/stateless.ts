@@ -66,6 +66,10 @@ export const maxPool2d = (options: F.MaxPoolOptions): Layer => stateless('maxPoo
 /** `F.avgPool2d` as a layer. x: f32[N,C,H,W] → f32[N,C,OH,OW] */
 export const avgPool2d = (options: F.AvgPoolOptions): Layer => stateless('avgPool2d', (x: Tensor) => F.avgPool2d(x, options))
 
+/** `F.adaptiveMaxPool2d` as a layer. x: f32[N,C,H,W] → f32[N,C,OH,OW] */
+export const adaptiveMaxPool2d = (outputSize: number | readonly [number, number]): Layer =>
+  stateless('adaptiveMaxPool2d', (x: Tensor) => F.adaptiveMaxPool2d(x, outputSize))
+
 /** `F.adaptiveAvgPool2d` as a layer (outputSize 1 is global average pooling). x: f32[N,C,H,W] → f32[N,C,OH,OW] */
 export const adaptiveAvgPool2d = (outputSize: number | readonly [number, number]): Layer =>
   stateless('adaptiveAvgPool2d', (x: Tensor) => F.adaptiveAvgPool2d(x, outputSize))

@@ -130,4 +130,36 @@ test('pooling rejects bad inputs with messages naming op, shapes and dtypes', ()
   throwsFovea(() => F.adaptiveAvgPool2d(x, [0, 2]), 'adaptiveAvgPool2d', 'outputSize', '[0,2]', 'f32[1,2,5,5]')
 })
 
+/** adaptive_max_pool2d written as loops over PyTorch's bins (floor(i·H/out) to ceil((i+1)·H/out)). */
+const adaptiveMaxLoops = (x: Float32Array, [n, c, h, w]: number[], oh: number, ow: number): number[] => {
+  const out: number[] = []
+  for (let b = 0; b < n * c; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        let m = -Infinity
+        for (let r = Math.floor((i * h) / oh); r < Math.ceil(((i + 1) * h) / oh); r++) {
+          for (let q = Math.floor((j * w) / ow); q < Math.ceil(((j + 1) * w) / ow); q++) m = Math.max(m, x[(b * h + r) * w + q]!)
+        }
+        out.push(m)
+      }
+    }
+  }
+  return out
+}
+
+test('adaptiveMaxPool2d: PyTorch bins (overlapping, repeating, even), gradients, bad input', async () => {
+  // adaptive_max_pool2d(torch.arange(5.).view(1,1,1,5), (1,3)): bins [0,2), [1,4), [3,5)
+  await expectTensor(F.adaptiveMaxPool2d(F.reshape(F.arange(0, 5, 1, 'float32'), [1, 1, 1, 5]), [1, 3]), [1, 3, 4], {}, [1, 1, 1, 3])
+  const shape = [2, 3, 7, 9]
+  const x = distinct(shape, 5)
+  const data = (await F.toArray(x)) as Float32Array
+  for (const [oh, ow] of [[3, 4], [9, 5], [7, 3], [1, 1], [2, 9]] as const) {
+    await expectTensor(F.adaptiveMaxPool2d(x, [oh, ow]), adaptiveMaxLoops(data, shape, oh, ow), { rtol: 0, atol: 0 }, [2, 3, oh, ow])
+  }
+  await checkGrads((t) => F.adaptiveMaxPool2d(t, [3, 4]), [distinct([1, 2, 7, 6], 7)])
+  await checkGrads((t) => F.adaptiveMaxPool2d(t, [7, 2]), [distinct([1, 2, 7, 6], 8)])
+  throwsFovea(() => F.adaptiveMaxPool2d(F.zeros([2, 3, 4]), 2), 'adaptiveMaxPool2d', 'f32[2,3,4]')
+  throwsFovea(() => F.adaptiveMaxPool2d(F.zeros([1, 1, 4, 4]), 0), 'adaptiveMaxPool2d', 'outputSize')
+})
+
 test.run()

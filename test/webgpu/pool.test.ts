@@ -75,6 +75,11 @@ if (run) {
     await expectParity(() => [F.maxPool2d(x(), { kernelSize: 3, stride: 2, padding: 1 }), F.avgPool2d(x(), { kernelSize: 2 }), F.adaptiveAvgPool2d(x(), [7, 7])], { rtol: 1e-5, atol: 1e-6 })
     await expectParity(() => F.grad(weighted((y) => F.maxPool2d(y, { kernelSize: 3, stride: 2, padding: 1 }), 15))(x()), { rtol: 0, atol: 0 })
   })
+
+  test('adaptiveMaxPool2d: uneven and even bins, with its gradient', async () => {
+    await expectParity(() => [F.adaptiveMaxPool2d(randn([2, 3, 7, 9], 40), [3, 4]), F.adaptiveMaxPool2d(randn([2, 3, 8, 8], 41), 2)])
+    await expectParity(() => F.grad(weighted((x) => F.adaptiveMaxPool2d(x, [3, 5]), 42))(randn([1, 2, 7, 9], 43)))
+  })
 }
 
 test.run()
