@@ -15,14 +15,13 @@ export const evalProgram = (p: Program, args: readonly Tensor[]): Tensor[] => {
   const remaining = usesOf(p.eqns, p.outputs)
   const owned = new Set<Var>()
   const backend = getBackendRecord()
-  let replayed = true
   for (const e of p.eqns) {
     const ins = e.inputs.map((v) => env.get(v)!)
     // Replaying on concrete values: shapes were checked when the program was traced, so the equation goes
     // straight to the backend. Under an outer transformation it goes through bind like any op.
-    const concrete = ins.every((x) => x.kind === 'tensor')
-    replayed &&= concrete
-    const outs = concrete ? backend.run(e.rule, ins as Concrete[], e.params, e.outputs.map((v) => v.aval)) : bind(e.rule, ins, e.params)
+    const outs = ins.every((x) => x.kind === 'tensor')
+      ? backend.run(e.rule, ins as Concrete[], e.params, e.outputs.map((v) => v.aval))
+      : bind(e.rule, ins, e.params)
     e.outputs.forEach((v, i) => {
       env.set(v, outs[i]!)
       owned.add(v)
@@ -37,6 +36,7 @@ export const evalProgram = (p: Program, args: readonly Tensor[]): Tensor[] => {
   }
   // A replay on concrete values is one submission: its released intermediates become reusable at once, so
   // the next call takes the same buffers in the same order (and finds its bind groups cached).
-  if (replayed) backend.submit?.()
+  // (Constants are concrete, so concrete arguments mean every equation above ran on the backend.)
+  if (args.every((x) => x.kind === 'tensor')) backend.submit?.()
   return p.outputs.map((v) => env.get(v)!)
 }

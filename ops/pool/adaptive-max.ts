@@ -10,6 +10,7 @@ import { describeAval, type Tensor } from '../../core/tensor.js'
 import { fail } from '../../core/errors.js'
 import { max } from '../reduce/chooser.js'
 import { concat, slice } from '../shape/slice.js'
+import { adaptiveBin } from '../resize/taps.js'
 import { maxPool2d } from './max.js'
 import { type Pair, expectNchw, intPair } from './geometry.js'
 
@@ -17,7 +18,7 @@ import { type Pair, expectNchw, intPair } from './geometry.js'
 const binMax = (x: Tensor, axis: 2 | 3, out: number): Tensor => {
   const size = x.shape[axis]!
   const cells = Array.from({ length: out }, (_, i) => {
-    const [lo, hi] = [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)]
+    const [lo, hi] = adaptiveBin(i, size, out)
     const begin = [0, 0, 0, 0]
     const end = [...x.shape]
     begin[axis] = lo

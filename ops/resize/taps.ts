@@ -45,6 +45,10 @@ const fromRows = (rows: number, cols: number, row: (r: number, push: (i: number,
 }
 
 /** PyTorch's `compute_scales_value`: 1/scale when the user gave one, else in/out (both as float32). */
+/** PyTorch's adaptive-pooling bin of output cell `o`: input indices [floor(o·in/out), ceil((o+1)·in/out)). */
+export const adaptiveBin = (o: number, inSize: number, outSize: number): readonly [number, number] =>
+  [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)]
+
 export const sourceScale = (scale: number | null, inSize: number, outSize: number): number =>
   scale !== null && scale > 0 ? f32(1 / scale) : f32(inSize / outSize)
 
@@ -90,8 +94,7 @@ export const axisTaps = (map: AxisMap): Taps => {
       })
     case 'adaptive':
       return fromRows(outSize, inSize, (o, push) => {
-        const s = Math.floor((o * inSize) / outSize)
-        const e = Math.ceil(((o + 1) * inSize) / outSize)
+        const [s, e] = adaptiveBin(o, inSize, outSize)
         for (let i = s; i < e; i++) push(i, 1 / (e - s))
       })
     case 'nearest':

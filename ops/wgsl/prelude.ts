@@ -10,7 +10,7 @@ import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { type Shape, stridesOf } from '../../core/shape.js'
 
 /**
- * A memo of kernel sources, keyed by an owner object (e.g. a fused chain's body, stable for the life of a
+ * A memo of kernel sources (or their labels), keyed by an owner object (e.g. a fused chain's body, stable for the life of a
  * compiled program) and a short variant string. A hit rebuilds nothing and returns the very string
  * object of the first build, whose hash V8 keeps, so the runtime's pipeline lookup is cheap too: a jitted
  * replay of cached kernels costs lookups, not kilobytes of WGSL rebuilt and rehashed per dispatch.
