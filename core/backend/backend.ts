@@ -16,7 +16,14 @@ export type Backend = {
   readonly recordKernels?: (fn: () => unknown) => string[]
   /** GPU backends: submits the work recorded so far (a jitted call ends with one submission). */
   readonly submit?: () => void
+  /** From now on, times every kernel (GPU timestamps on webgpu, wall time per op on cpu). */
+  readonly startProfile: () => void
+  /** Waits for the work recorded so far and returns the time of every kernel since `startProfile`. */
+  readonly stopProfile: () => Promise<KernelTime[]>
 }
+
+/** One kernel launch and how long it ran, in milliseconds. */
+export type KernelTime = { readonly name: string; readonly ms: number }
 
 export type BackendInfo = {
   readonly backend: string

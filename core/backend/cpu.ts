@@ -6,7 +6,7 @@ import { type TypedArray, dtypeOfArray, shortName } from '../dtype.js'
 import { fail } from '../errors.js'
 import { size } from '../shape.js'
 import type { Concrete } from '../tensor.js'
-import type { Backend } from './backend.js'
+import type { Backend, KernelTime } from './backend.js'
 
 const wrap = (data: TypedArray, shape: readonly number[], dtype: Concrete['dtype']): Concrete => ({
   kind: 'tensor',
@@ -16,11 +16,16 @@ const wrap = (data: TypedArray, shape: readonly number[], dtype: Concrete['dtype
   data,
 })
 
+// The kernels timed since `startProfile` (wall time of each op's cpu entry), or undefined.
+let profiled: KernelTime[] | undefined
+
 export const cpuBackend: Backend = {
   name: 'cpu',
   run: (rule, inputs, params, outAvals) => {
     const args = inputs.map((x) => ({ data: x.data as TypedArray, shape: x.shape, dtype: x.dtype }))
+    const start = profiled === undefined ? 0 : performance.now()
     const outs = rule.cpu(args, params, outAvals)
+    profiled?.push({ name: rule.name, ms: performance.now() - start })
     return outs.map((data, i) => {
       const aval = outAvals[i]!
       if (data.length !== size(aval.shape) || dtypeOfArray(data) !== aval.dtype) {
@@ -33,6 +38,15 @@ export const cpuBackend: Backend = {
   // A copy: tensors are immutable and the caller may write to what it gets back.
   read: (x) => Promise.resolve((x.data as TypedArray).slice()),
   info: () => ({ backend: 'cpu', adapter: 'cpu (TypeScript reference)', liveBytes: 0, limits: {}, features: [] }),
+  startProfile: () => {
+    if (profiled !== undefined) fail('profile', 'a profile is already running; profiles do not nest')
+    profiled = []
+  },
+  stopProfile: () => {
+    const times = profiled ?? []
+    profiled = undefined
+    return Promise.resolve(times)
+  },
 }
 
 /** Synchronous access for CPU-resident tensors (used by eager host-side helpers and tests). */

@@ -10,7 +10,7 @@ import * as F from '../../index.js'
 import { webgpuBackend } from '../../core/backend/registry.js'
 import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { sizeClass } from '../../core/backend/webgpu/pool.js'
-import { throwsFovea } from '../util/check.js'
+import { rejectsFovea, throwsFovea } from '../util/check.js'
 import { lastJson, runChild } from './child.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
@@ -106,6 +106,31 @@ if (run) {
         throwsFovea(() => F.neg(big), 'neg', `f32[${n}]`, 'maxStorageBufferBindingSize')
       }
       assert.is(b.runtime.stats().dispatches, dispatches + 1)
+    })
+  })
+
+  test('profile on webgpu: GPU time per dispatch, in order, for eager ops and for a jitted call', async () => {
+    await onGpu(async (b) => {
+      const x = F.tensor(new Float32Array(1 << 16).map((_, i) => i / 65536), { shape: [256, 256] })
+      const eager = await F.profile(async () => F.toArray(F.matmul(F.exp(x), x)))
+      assert.equal(eager.kernels.map((k) => k.name), ['exp', 'matmul'])
+      assert.ok(eager.kernels.every((k) => Number.isFinite(k.ms) && k.ms >= 0))
+      assert.ok(eager.kernels[1]!.ms > 0, 'a 256³ matmul takes measurable GPU time')
+      const f = F.jit((v: F.Tensor) => F.sum(F.relu(F.add(F.mul(v, 2), 1)), 0))
+      const kernels = f.lower(x).kernels
+      const jitted = await F.profile(async () => F.toArray(f(x)))
+      assert.is(jitted.kernels.length, kernels)
+      assert.equal(jitted.summary.reduce((n, s) => n + s.count, 0), kernels)
+      // More dispatches than one batch's query set holds: every one is still timed.
+      const many = await F.profile(() => F.scope(() => {
+        let y: F.Tensor = F.tensor([1, 2, 3, 4])
+        for (let i = 0; i < 1100; i++) y = F.add(y, 1)
+        return F.toArray(y)
+      }))
+      assert.is(many.kernels.length, 1100)
+      assert.equal(Array.from(many.result as Float32Array), [1101, 1102, 1103, 1104])
+      assert.ok(b.runtime.stats().dispatches > 1100)
+      await rejectsFovea(F.profile(() => F.profile(() => 1)), 'profile', 'do not nest')
     })
   })
 

@@ -162,6 +162,8 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     }),
     recordKernels: runtime.recordKernels,
     submit: runtime.flush,
+    startProfile: runtime.startProfile,
+    stopProfile: runtime.stopProfile,
     release,
     beginScope: () => void scopes.push([]),
     endScope: (keep) => {

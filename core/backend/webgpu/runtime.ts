@@ -15,6 +15,8 @@ import { describe } from '../../shape.js'
 import { type GpuDevice, RECOVER, checkDevice } from './device.js'
 import { createBindGroupCache } from './bind-groups.js'
 import { type Pool, createPool } from './pool.js'
+import type { KernelTime } from '../backend.js'
+import { type Profiler, createProfiler } from './profiler.js'
 
 /** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
 export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly bytes: number }
@@ -47,6 +49,10 @@ export type Runtime = {
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
   readonly stats: () => { dispatches: number; submits: number; pipelines: number; bindGroupsCreated: number; bindGroupsCached: number }
+  /** From now on, times every dispatch on the GPU (timestamp queries; one compute pass per dispatch). */
+  readonly startProfile: () => void
+  /** Submits pending work and returns the GPU time of every dispatch since `startProfile`. */
+  readonly stopProfile: () => Promise<KernelTime[]>
   /** Runs `fn` and returns the WGSL of every dispatch it recorded, in order. */
   readonly recordKernels: (fn: () => unknown) => string[]
 }
@@ -85,6 +91,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   let dispatches = 0
   let submits = 0
   let recording: string[] | undefined
+  let profiler: Profiler | undefined
 
   const layoutFor = (inputs: number, outputs: number) => {
     const key = `${inputs}:${outputs}`
@@ -128,7 +135,9 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     if (encoder === undefined) return pool.settle()
     endPass()
     if (slots > 0) device.queue.writeBuffer(arena, 0, arenaData, 0, (slots * UNIFORM_BYTES) / 4)
+    profiler?.resolve(encoder)
     device.queue.submit([encoder.finish()])
+    profiler?.submitted()
     submits++
     encoder = undefined
     slots = 0
@@ -147,7 +156,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     if (x === 0 || y === 0 || z === 0) return
     const max = gpu.limits.maxComputeWorkgroupsPerDimension!
     if (x > max || y > max || z > max) fail(kernel.name, `dispatch of ${x}x${y}x${z} workgroups exceeds the device limit ${max} per dimension (internal: split the grid)`)
-    if (slots === ARENA_SLOTS) flush()
+    if (slots === ARENA_SLOTS || profiler?.full()) flush()
     const words = kernel.uniforms ?? []
     if (words.length > UNIFORM_BYTES / 4) fail(kernel.name, `${words.length} uniform words exceed the 64-word block (internal error)`)
     const base = (slots * UNIFORM_BYTES) / 4
@@ -155,11 +164,16 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     const pipeline = pipelineFor(kernel)
     const bindGroup = bindGroups.get(kernel.inputs.length, [...kernel.inputs, ...kernel.outputs].map((a) => handleOf(a).buffer))
     encoder ??= device.createCommandEncoder()
+    if (profiler !== undefined) {
+      endPass()
+      pass = encoder.beginComputePass({ timestampWrites: profiler.passFor(kernel.name) })
+    }
     pass ??= encoder.beginComputePass()
     pass.setPipeline(pipeline)
     offset[0] = slots * UNIFORM_BYTES
     pass.setBindGroup(0, bindGroup, offset, 0, 1)
     pass.dispatchWorkgroups(x, y, z)
+    if (profiler !== undefined) endPass()
     slots++
     dispatches++
     recording?.push(kernel.code)
@@ -244,6 +258,17 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     download,
     flush,
     stats: () => ({ dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size() }),
+    startProfile: () => {
+      if (profiler !== undefined) fail('profile', 'a profile is already running; profiles do not nest')
+      flush()
+      profiler = createProfiler(device)
+    },
+    stopProfile: () => {
+      flush()
+      const p = profiler
+      profiler = undefined
+      return p === undefined ? Promise.resolve([]) : p.finish()
+    },
     recordKernels: (fn) => {
       const outer = recording
       const mine: string[] = []
