@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { indexAxis } from '../../ops/shape/index-axis.js'
+import { columnView } from '../../ops/reduce/wgsl.js'
 import { assertClose, checkGrads, expectTensor, randn, throwsFovea } from '../util/check.js'
 
 // NumPy/JAX reference values on a f32[2,3,4] input; see test/fixtures/reduce_numpy.py.
@@ -290,6 +291,18 @@ test('bad dtypes name the op, the shape and the dtype', () => {
   throwsFovea(() => F.cumsum(b, 0), 'cumsum', 'bool[2,3]')
   throwsFovea(() => F.logsumexp(b), 'logsumexp', 'bool[2,3]')
   throwsFovea(() => F.variance(F.zeros([2]), 0, false, NaN), 'variance', 'ddof', 'f32[2]')
+})
+
+test('columnView: the [outer, length, inner] view of a reduced run followed by kept axes (the WebGPU in-place column walk)', () => {
+  assert.equal(columnView([256, 512], [0]), { outer: 1, length: 256, inner: 512 })
+  assert.equal(columnView([2, 3, 4, 5], [1, 2]), { outer: 2, length: 12, inner: 5 })
+  // Size-1 axes neither break a run nor count as kept extent.
+  assert.equal(columnView([3, 1, 4, 1, 6], [0, 2]), { outer: 1, length: 12, inner: 6 })
+  assert.equal(columnView([3, 1, 4, 6], [0, 1, 2]), { outer: 1, length: 12, inner: 6 })
+  // Trailing reductions are rows, not columns; a kept axis inside the run breaks it; all-size-1 runs reduce nothing.
+  assert.is(columnView([4, 5], [1]), undefined)
+  assert.is(columnView([4, 5, 6], [0, 2]), undefined)
+  assert.is(columnView([4, 1, 6], [1]), undefined)
 })
 
 test.run()
