@@ -116,7 +116,7 @@ export const SHORT_COLUMN = 1024
  * size-1 axes) form one run followed by kept axes (inner > 1); else undefined.
  */
 export const columnView = (shape: readonly number[], axes: readonly number[]): { outer: number; length: number; inner: number } | undefined => {
-  const reduced = axes.filter((a) => shape[a]! > 1)
+  const reduced = axes.filter((a) => shape[a] !== 1)
   if (reduced.length === 0) return undefined
   const [first, last] = [reduced[0]!, reduced.at(-1)!]
   const keptSize = (from: number, to: number) => shape.slice(from, to).reduce((p, d, i) => (axes.includes(from + i) ? p : p * d), 1)

@@ -303,6 +303,8 @@ test('columnView: the [outer, length, inner] view of a reduced run followed by k
   assert.is(columnView([4, 5], [1]), undefined)
   assert.is(columnView([4, 5, 6], [0, 2]), undefined)
   assert.is(columnView([4, 1, 6], [1]), undefined)
+  // An empty reduced axis makes every column empty (the fold's identity).
+  assert.equal(columnView([7, 0, 8, 6], [1, 2]), { outer: 7, length: 0, inner: 6 })
 })
 
 test.run()

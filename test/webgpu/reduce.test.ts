@@ -133,7 +133,7 @@ if (run) {
     // [3,1,4,1,6] over [0,2] skips size-1 axes; [5000, 3] over 0 is a long column that keeps the row path.
     await expectParity(() => [F.sum(randn([256, 512], 60), 0), F.sum(randn([2, 3, 4, 5], 61), [1, 2]), F.sum(randn([3, 1, 4, 1, 6], 62), [0, 2], true), F.sum(randn([5000, 3], 63), 0)], { rtol: 1e-5, atol: 1e-4 })
     await expectParity(() => [F.max(randn([64, 33], 64), 0), F.min(randint([2, 700, 9], 65, -50, 50), 1), F.prod(uniform([6, 300], 66, 0.9, 1.1), 0), F.all(F.greater(randn([40, 20], 67), -2.5), 0), F.any(F.greater(randn([2, 40, 20], 68), 2.5), [0, 1])], { rtol: 1e-5, atol: 0 })
-    await expectParity(() => F.sum(randint([300, 7], 69, -1000, 1000), 0))
+    await expectParity(() => [F.sum(randint([300, 7], 69, -1000, 1000), 0), F.prod(randint([7, 0, 8, 6], 70, -3, 3), [1, 2]), F.sum(F.zeros([0, 5]), 0)])
   })
 
   test('composites: mean, variance, logsumexp, softmax, logSoftmax, oneHot', async () => {
