@@ -17,6 +17,7 @@ import { type Shape, shapesEqual, size } from '../core/shape.js'
 import { broadcastStrides, compileLoop, forEachRow } from './elementwise/kernels.js'
 import { elementwiseExprs } from './elementwise/exprs.js'
 import { PER_THREAD } from './elementwise/wgsl.js'
+import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './wgsl/broadcast.js'
 import { stopGradientRule } from './transforms.js'
 import { fusedReduceParams, fusedReduceRule, prologueFolds } from './fusion-reduce.js'
 import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
@@ -75,10 +76,10 @@ const fusedCpu = (inputs: readonly CpuArray[], params: FusedParams): TypedArray[
 
 // ---- WebGPU: one WGSL kernel per chain; shapes in the uniforms ----
 
-// Two variants, like the unfused elementwise kernels: flat (every operand has the domain's size or is a
-// single value; PER_THREAD elements per invocation; uniforms [n, isScalar_i...]) and strided (general
-// broadcasting; uniforms [n, rank, domain[8], strides_i[8]...]).
-const gpuSource = (body: FusedBody, outDtypes: readonly DType[], flat: boolean): string => {
+// Two variants, like the unfused elementwise kernels: flat (each operand indexed by one of the kinds of
+// wgsl/broadcast.ts; PER_THREAD elements per invocation; uniforms [n, (inner, extent)_i...]) and strided
+// (other broadcasts; uniforms [n, rank, domain[8], strides_i[8]...]).
+const gpuSource = (body: FusedBody, outDtypes: readonly DType[], flat: readonly OperandIndexing[] | undefined): string => {
   const steps = body.steps.map((s, k) => {
     const lets = s.args.map((a, j) => `let ${NAMES[j]} = ${valueName(body, a)};`).join(' ')
     return `    var t${k}: ${wgslType(s.dtype)}; { ${lets} t${k} = ${s.gpu}; }`
@@ -89,14 +90,14 @@ ${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), outDtypes.map((d, j) 
   const compute = (i: string, load: (k: number) => string) => `${body.inputs.map((_, k) => `    let x${k} = X${k}[${load(k)}];`).join('\n')}
 ${steps.join('\n')}
 ${body.outputs.map((o, j) => `    O${j}[${i}] = ${valueName(body, o)};`).join('\n')}`
-  if (flat) {
+  if (flat !== undefined) {
     return `${header}
 ${main1d()}
   let n = u(0u);
   for (var q = 0u; q < ${PER_THREAD}u; q++) {
     let i = idx * ${PER_THREAD}u + q;
     if (i >= n) { return; }
-${compute('i', (k) => `select(i, 0u, u(${k + 1}u) == 1u)`)}
+${compute('i', (k) => indexExpr(flat[k]!, k, 'i'))}
   }
 }`
   }
@@ -116,14 +117,13 @@ const fusedGpu = (ctx: GpuContext, inputs: readonly GpuArray[], params: FusedPar
   const outs = outAvals.map((a) => ctx.alloc(a))
   const count = size(params.domain)
   if (count === 0) return outs
-  const sizes = inputs.map((x) => size(x.shape))
-  const flat = sizes.every((s) => s === count || s === 1)
-  const uniforms = flat
-    ? [count, ...sizes.map((s) => (s === 1 && count !== 1 ? 1 : 0))]
+  const flat = flatIndexings(inputs.map((x) => x.shape), params.domain)
+  const uniforms = flat !== undefined
+    ? [count, ...indexingWords(flat)]
     : [count, params.domain.length, ...padShape(params.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, params.domain))]
   ctx.dispatch({
-    name: fusedNames(body, '', () => `fused(${params.chain})`), code: fusedSources(body, `${flat}:${outAvals.map((a) => a.dtype).join(',')}`, () => gpuSource(body, outAvals.map((a) => a.dtype), flat)), inputs, outputs: outs, uniforms,
-    workgroups: grid1d(ctx, flat ? Math.ceil(count / PER_THREAD) : count),
+    name: fusedNames(body, '', () => `fused(${params.chain})`), code: fusedSources(body, `${flat === undefined ? 'strided' : kindsKey(flat)}:${outAvals.map((a) => a.dtype).join(',')}`, () => gpuSource(body, outAvals.map((a) => a.dtype), flat)), inputs, outputs: outs, uniforms,
+    workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(count / PER_THREAD) : count),
   })
   return outs
 }

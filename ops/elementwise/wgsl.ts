@@ -1,26 +1,31 @@
 /**
- * WebGPU lowering shared by every elementwise primitive. One shader per (expression, operand dtypes):
- * a flat variant when each operand has the output's size or is a single value, and a strided variant for
- * general broadcasting (output shape and operand strides in the uniforms, rank ≤ 8).
+ * WebGPU lowering shared by every elementwise primitive. One shader per (expression, operand dtypes,
+ * operand kinds): a flat variant when every operand is indexed by one of the kinds of wgsl/broadcast.ts
+ * (full, single value, trailing or inner run), and a strided variant for other broadcasts (output shape
+ * and operand strides in the uniforms, rank ≤ 8).
  */
 import type { DType } from '../../core/dtype.js'
 import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
+import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from '../wgsl/broadcast.js'
 import { MAX_RANK, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
 
-/** The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array. */
 /** Elements per invocation in the flat variant: fewer, fatter invocations amortise per-invocation cost. */
 export const PER_THREAD = 4
 
-const source = (expr: string, dtypes: readonly DType[], out: DType, strided: boolean): string => {
+/**
+ * The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array:
+ * flat when `flat` gives each operand's indexing, strided otherwise.
+ */
+const source = (expr: string, dtypes: readonly DType[], out: DType, flat: readonly OperandIndexing[] | undefined): string => {
   const bindings = storageBindings(dtypes.map((d, k) => [ARRAYS[k]!, d]), [['O', out]])
-  // Uniform words: flat = [n, isScalar0, isScalar1, isScalar2]; strided = [n, rank, shape[8], strides_k[8]...].
-  if (!strided) {
-    const loads = dtypes.map((_, k) => `    let ${NAMES[k]} = ${ARRAYS[k]}[select(i, 0u, u(${k + 1}u) == 1u)];`).join('\n')
+  // Uniform words: flat = [n, (inner, extent) per operand]; strided = [n, rank, shape[8], strides_k[8]...].
+  if (flat !== undefined) {
+    const loads = flat.map((x, k) => `    let ${NAMES[k]} = ${ARRAYS[k]}[${indexExpr(x, k, 'i')}];`).join('\n')
     return `${uniformBlock}
 ${mathHelpers}
 ${bindings}
@@ -58,13 +63,13 @@ export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inpu
   const o = ctx.alloc(out)
   const n = out.shape.reduce((p, d) => p * d, 1)
   if (n === 0) return o
-  const sizes = inputs.map((x) => x.shape.reduce((p, d) => p * d, 1))
-  const flat = sizes.every((s) => s === n || s === 1)
+  const flat = flatIndexings(inputs.map((x) => x.shape), out.shape)
   const dtypes = inputs.map((x) => x.dtype)
-  const uniforms = flat
-    ? [n, ...sizes.map((s) => (s === 1 && n !== 1 ? 1 : 0))]
+  const uniforms = flat !== undefined
+    ? [n, ...indexingWords(flat)]
     : [n, out.shape.length, ...padShape(out.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, out.shape))]
-  ctx.dispatch({ name, code: sources(`${expr}|${dtypes.join(',')}|${out.dtype}|${flat}`, () => source(expr, dtypes, out.dtype, !flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat ? Math.ceil(n / PER_THREAD) : n) })
+  const key = `${expr}|${dtypes.join(',')}|${out.dtype}|${flat === undefined ? 'strided' : kindsKey(flat)}`
+  ctx.dispatch({ name, code: sources(key, () => source(expr, dtypes, out.dtype, flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(n / PER_THREAD) : n) })
   return o
 }
 
