@@ -16,6 +16,7 @@ import { type Tensor, describeAval, isTensor } from '../core/tensor.js'
 import { type TreeDef, treeDefString, treeFlatten, treeUnflatten } from '../core/tree.js'
 import { describeValue } from './operand.js'
 import { fuse } from './fusion.js'
+import { foldTransposes } from './linalg/fold-transposes.js'
 
 export type JitOptions = { readonly staticArgnums?: readonly number[] }
 
@@ -79,7 +80,7 @@ export const jit = <A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       return outs as Tensor[]
     }, tensors)
     if (program === OuterTracer) return 'inline'
-    const compiled = fuse(optimize(program))
+    const compiled = fuse(foldTransposes(optimize(program)))
     // The program's constants outlive this call: a scope around the first call must not release them.
     persist(compiled.consts.map((c) => c.value))
     return { program: compiled, outDef: outDef! }

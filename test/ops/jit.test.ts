@@ -35,13 +35,34 @@ test('golden IR: CSE merges repeated work and DCE drops unused work', () => {
     F.exp(x) // unused
     return F.add(F.matmul(x, F.transpose(x)), F.matmul(x, F.transpose(x)))
   })
+  // The transpose folds into the matmul's flag (foldTransposes), and DCE drops it.
   assert.is(f.lower(x23()).text, [
     'in a:f32[2,3]',
-    'b:f32[3,2] = transpose[perm=[1,0]] a',
-    'c:f32[2,2] = matmul a b',
-    'd:f32[2,2] = add c c',
-    'out d',
+    'b:f32[2,2] = matmul[transposeB=true] a a',
+    'c:f32[2,2] = add b b',
+    'out c',
   ].join('\n'))
+})
+
+test('golden IR: foldTransposes reads transposed operands in place and turns a transposed product around', async () => {
+  // A linear layer x·Wᵀ and the transpose of a product (the form of a linear layer's weight gradient).
+  const f = F.jit((x: Tensor, w: Tensor) => [F.matmul(x, F.transpose(w)), F.transpose(F.matmul(F.transpose(x), x))])
+  const x = randn([5, 3], 4)
+  const w = randn([4, 3], 5)
+  assert.is(f.lower(x, w).text, [
+    'in a:f32[5,3] b:f32[4,3]',
+    'c:f32[5,4] = matmul[transposeB=true] a b',
+    'd:f32[3,3] = matmul[transposeA=true] a a',
+    'out c d',
+  ].join('\n'))
+  const [y, g] = f(x, w)
+  assertClose(await F.toArray(y!), await F.toArray(F.matmul(x, F.transpose(w))), { rtol: 0, atol: 0 })
+  assertClose(await F.toArray(g!), await F.toArray(F.transpose(F.matmul(F.transpose(x), x))), { rtol: 0, atol: 0 })
+  // A transpose read by something else as well is kept; a batched one that moves a batch axis is not folded.
+  const keep = F.jit((v: Tensor) => { const t = F.transpose(v); return [F.matmul(v, t), F.exp(t)] })
+  assert.ok(keep.lower(x).text.includes('transpose[perm=[1,0]] a'))
+  const batch = F.jit((v: Tensor) => F.matmul(F.transpose(v, [1, 0, 2]), v))
+  assert.ok(batch.lower(randn([2, 2, 2], 6)).text.includes('transpose[perm=[1,0,2]]'))
 })
 
 test('jit results equal eager results, for pytrees in and out', async () => {
