@@ -97,7 +97,7 @@ const foveaBlock = (p: FoveaParams, b: BlockSpec, x: F.Tensor): F.Tensor => {
 export const foveaResnet18 = (p: FoveaParams, x: F.Tensor): F.Tensor => {
   const stemOut = F.maxPool2d(F.relu(foveaConv(p, stem, x)), { kernelSize: 3, stride: 2, padding: 1 })
   const features = F.mean(blocks.reduce((h, b) => foveaBlock(p, b, h), stemOut), [2, 3])
-  return F.add(F.matmul(features, F.transpose(p['fc.weight']!)), p['fc.bias']!)
+  return F.linear(features, p['fc.weight']!, p['fc.bias']!)
 }
 
 // ---------------------------------------------------------------- tfjs (NHWC / HWIO)

@@ -62,8 +62,7 @@ export const linear = (options: LinearOptions): Layer<Tensor, Tensor> => {
     apply: (params, state, x) => {
       const inFeatures = params.weight.shape[1]
       if (x.shape.length < 1 || x.shape[x.shape.length - 1] !== inFeatures) fail('linear', `expected input […,${inFeatures}], got ${describeAval(x)}`)
-      const y = F.matmul(x, F.transpose(params.weight))
-      return [params.bias === undefined ? y : F.add(y, params.bias), state]
+      return [F.linear(x, params.weight, params.bias), state]
     },
   }
 }

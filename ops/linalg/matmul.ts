@@ -132,3 +132,22 @@ export const matmul = (a: Tensor, b: Tensor): Tensor => {
   if (b.shape.length > 1) shape.push(y.shape.at(-1)!)
   return reshape(y, shape)
 }
+
+/**
+ * PyTorch's `F.linear`: x · weightᵀ + bias. x: f32[..., in], weight: f32[out, in], bias: f32[out] →
+ * f32[..., out]. The weight is read in place through the product's transposed-operand flag, so no
+ * transposed copy of it is made (eagerly or under jit).
+ */
+export const linear = (x: Tensor, weight: Tensor, bias?: Tensor): Tensor => {
+  const all = bias === undefined ? [x, weight] : [x, weight, bias]
+  expectDTypes('linear', all, ['float32'], "cast(x, 'float32') first")
+  const out = weight.shape[0]
+  if (weight.shape.length !== 2 || x.shape.length === 0 || x.shape.at(-1) !== weight.shape[1]) {
+    fail('linear', `expected x [..., in] and weight [out, in], got ${describeAll([x, weight])}`)
+  }
+  if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== out)) fail('linear', `expected bias [${out}] for weight ${describeAval(weight)}, got ${describeAval(bias)}`)
+  const x2 = x.shape.length === 1 ? reshape(x, [1, x.shape[0]!]) : x
+  const product = bind1(matmulRule, [x2, weight], { transposeB: true })
+  const y = x.shape.length === 1 ? reshape(product, [out!]) : product
+  return bias === undefined ? y : add(y, bias)
+}

@@ -81,6 +81,22 @@ test('matmul gradients, including broadcast batch dimensions and 1-D operands', 
   await checkGrads(F.matmul, [randn([4], 9), randn([4], 10)])
 })
 
+test('linear is x · weightᵀ + bias (PyTorch F.linear) for batched, 1-D and bias-free inputs, with gradients', async () => {
+  const w = randn([4, 3], 31)
+  const b = randn([4], 32)
+  for (const x of [randn([5, 3], 33), randn([2, 5, 3], 34), randn([3], 35)]) {
+    const expected = F.add(F.matmul(x, F.transpose(w)), b)
+    assertClose(await F.toArray(F.linear(x, w, b)), await F.toArray(expected), { rtol: 0, atol: 0 })
+    assert.equal(F.linear(x, w, b).shape, expected.shape)
+  }
+  assertClose(await F.toArray(F.linear(randn([5, 3], 36), w)), await F.toArray(F.matmul(randn([5, 3], 36), F.transpose(w))), { rtol: 0, atol: 0 })
+  await checkGrads(F.linear, [randn([5, 3], 37), w, b], { secondOrder: true })
+  await checkGrads((x, v) => F.linear(x, v), [randn([2, 3], 38), w])
+  throwsFovea(() => F.linear(randn([5, 4], 39), w, b), 'linear', 'f32[5,4]', 'f32[4,3]')
+  throwsFovea(() => F.linear(randn([5, 3], 40), w, randn([3], 41)), 'linear', 'bias [4]', 'f32[3]')
+  throwsFovea(() => F.linear(F.zeros([5, 3], 'int32'), w), 'linear', 'i32[5,3]', 'float32')
+})
+
 /** Element i of axis `axis`, read on the host (independent of the ops under test). */
 const pick = async (x: Tensor, i: number, axis = 0): Promise<Tensor> => {
   const front = await F.toArray(F.moveAxis(x, axis, 0))
