@@ -79,6 +79,15 @@ if (run) {
     await expectParity(() => F.matmul(randn([1000, 24], 3), randn([24, 1001], 4)), sums(24), '1000×24×1001')
   })
 
+  test('matmul with one output row takes the GEMV kernel: plain, transposed operands, K = 0, a 1-row batch', async () => {
+    for (const [transposeA, transposeB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      const a = () => randn(transposeA ? [512, 1] : [1, 512], 60)
+      const b = () => randn(transposeB ? [1000, 512] : [512, 1000], 61)
+      await expectParity(() => bind1(matmulRule, [a(), b()], { transposeA, transposeB }), sums(512), `gemv transposeA ${transposeA}, transposeB ${transposeB}`)
+    }
+    await expectParity(() => [F.matmul(randn([1, 0], 62), randn([0, 5], 63)), F.matmul(randn([1, 1, 7], 64), randn([7, 3], 65)), F.linear(randn([20], 66), randn([9, 20], 67))], sums(20), 'K = 0, batch of one, linear of a vector')
+  })
+
   test('matmul primitive reading transposed operands (what its vjp uses)', async () => {
     for (const [transposeA, transposeB] of [[true, false], [false, true], [true, true]] as const) {
       const a = () => randn(transposeA ? [2, 1, 33, 17] : [2, 1, 17, 33], 1)
@@ -86,6 +95,16 @@ if (run) {
       await expectParity(() => bind1(matmulRule, [a(), b()], { transposeA, transposeB }), sums(33), `transposeA ${transposeA}, transposeB ${transposeB}`)
       await expectParity(() => bind1(matmulRule, [randn(transposeA ? [64, 130] : [130, 64], 3), randn(transposeB ? [70, 64] : [64, 70], 4)], { transposeA, transposeB }), sums(64), 'aligned')
     }
+  })
+
+  test('linear (weight read in place) and its gradients, eager and jitted, match the cpu', async () => {
+    const w = () => randn([33, 20], 50)
+    const b = () => randn([33], 51)
+    const loss = (x: Tensor, v: Tensor, c: Tensor) => F.sum(F.square(F.linear(x, v, c)))
+    await expectParity(() => [F.linear(randn([7, 20], 52), w(), b()), F.linear(randn([2, 3, 20], 53), w()), F.linear(randn([20], 54), w(), b())], sums(20))
+    await expectParity(() => F.grad(loss, { argnums: [0, 1, 2] })(randn([7, 20], 55), w(), b()) as Tensor[], sums(7))
+    const mlp = F.jit((x: Tensor, v: Tensor, c: Tensor) => F.grad((q: Tensor) => F.sum(F.relu(F.linear(x, F.mul(q, 1), c))))(v))
+    await expectParity(() => mlp(randn([7, 20], 56), w(), b()), sums(7))
   })
 
   test('matmul gradients match the cpu', async () => {
