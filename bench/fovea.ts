@@ -4,7 +4,8 @@
  * ./resnet18.ts). Each workload is one step function of tensor arguments; the jitted mode compiles that
  * whole function. Reported per workload: eager and jitted median/min (readback included), jit/eager
  * speed-up, the first jitted call's time (trace + optimize + fuse + kernel compile + one run: "compile
- * ms") and the jitted call's kernel count (`lower(...).kernels`). Then host overhead: a function of 100
+ * ms"), the jitted call's kernel count (`lower(...).kernels`) and where one jitted call spends its
+ * kernel time (`F.profile`: per kernel name, GPU timestamps on webgpu). Then host overhead: a function of 100
  * small ops on f32[4,4] (reductions between elementwise chains, so it does not fuse into one kernel)
  * called N times without readback, ms per call, eager and jitted.
  *
@@ -169,6 +170,9 @@ const main = async (): Promise<void> => {
     const compileMs = performance.now() - t0
     const kernels = jitted.lower(...inputs).kernels
     const jit = await timeAsync(() => runOnce(jitted, inputs), cli)
+    const profiled = await F.profile(() => runOnce(jitted, inputs))
+    const kernelMs = profiled.summary.slice(0, 6).map((k) => ({ name: k.name.slice(0, 100), count: k.count, ms: round(k.ms) }))
+    console.log(`  kernels: ${round(profiled.totalMs, 1)} ms in all; ${kernelMs.map((k) => `${k.name.slice(0, 40)} ×${k.count} ${k.ms} ms`).join('; ')}`)
     // The jitted step must compute what the eager one does (fusion reorders float work a little).
     const eagerOut = await runOnce(step, inputs)
     const relDiff = maxAbsDiff(eagerOut, jitOut) / Math.max(1, maxAbs(eagerOut))
@@ -177,6 +181,7 @@ const main = async (): Promise<void> => {
     results.push({
       id: w.id, title: w.title, eager: summary(eager), jit: summary(jit), speedup: round(eager.medianMs / jit.medianMs, 3),
       compileMs: round(compileMs, 1), kernels, maxRelDiffEagerJit: relDiff, traces: jitted.traceCount(),
+      kernelMsTotal: round(profiled.totalMs, 1), kernelMsTop: kernelMs,
     })
   }
 
