@@ -77,22 +77,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (tid == 0u && row < u(0u)) { let x = part[0]; O[g] = ${spec.store ?? 'x'}; }
 }`
 
-const rowPerThread = (spec: FoldSpec, inT: DType, outT: DType) => `${uniformBlock}
-${mathHelpers}
-${storageBindings([['X', inT]], [['O', outT]])}
-fn combine(x: ${spec.acc}, y: ${spec.acc}) -> ${spec.acc} { return ${spec.combine}; }
-${main1d()}
-  if (idx >= u(0u)) { return; }
-  let len = u(1u);
-  var a: ${spec.acc} = ${spec.init};
-  for (var j = 0u; j < len; j++) { let v = X[idx * len + j]; a = combine(a, ${spec.load}); }
-  let x = a;
-  O[idx] = ${spec.store ?? 'x'};
-}`
-
 // Uniform words: [count, length, inner]. Invocation i folds x viewed as [outer, length, inner] at
-// (i / inner, ·, i % inner).
-const columnPerThread = (spec: FoldSpec, inT: DType, outT: DType) => `${uniformBlock}
+// (i / inner, ·, i % inner); a short row is the case inner = 1.
+const walkPerThread = (spec: FoldSpec, inT: DType, outT: DType) => `${uniformBlock}
 ${mathHelpers}
 ${storageBindings([['X', inT]], [['O', outT]])}
 fn combine(x: ${spec.acc}, y: ${spec.acc}) -> ${spec.acc} { return ${spec.combine}; }
@@ -154,10 +141,10 @@ const foldRows = (ctx: GpuContext, label: string, spec: FoldSpec, rows: GpuArray
   const long = groupPerRow(count, length)
   ctx.dispatch({
     name: label,
-    code: sources(`${foldKey(spec)}|${rows.dtype}|${o.dtype}|${long}`, () => (long ? rowPerGroup(spec, rows.dtype, o.dtype) : rowPerThread(spec, rows.dtype, o.dtype))),
+    code: sources(`${foldKey(spec)}|${rows.dtype}|${o.dtype}|${long}`, () => (long ? rowPerGroup(spec, rows.dtype, o.dtype) : walkPerThread(spec, rows.dtype, o.dtype))),
     inputs: [rows],
     outputs: [o],
-    uniforms: long ? [count, length, length, 1] : [count, length],
+    uniforms: long ? [count, length, length, 1] : [count, length, 1],
     workgroups: long ? grid1d(ctx, count, 1) : grid1d(ctx, count),
   })
 }
@@ -171,7 +158,7 @@ export const reduceGpu = (ctx: GpuContext, op: string, spec: FoldSpec, x: GpuArr
     const count = columns.outer * columns.inner
     ctx.dispatch({
       name: `${label}.columns`,
-      code: sources(`${foldKey(spec)}|${x.dtype}|${o.dtype}|columns`, () => columnPerThread(spec, x.dtype, o.dtype)),
+      code: sources(`${foldKey(spec)}|${x.dtype}|${o.dtype}|columns`, () => walkPerThread(spec, x.dtype, o.dtype)),
       inputs: [x],
       outputs: [o],
       uniforms: [count, columns.length, columns.inner],
