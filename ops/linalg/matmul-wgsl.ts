@@ -11,7 +11,7 @@
 import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { size } from '../../core/shape.js'
-import { grid1d, keyedSourceMemo } from '../wgsl/prelude.js'
+import { grid1d, keyedSourceMemo, main1d, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 import type { Aval } from '../../core/tensor.js'
 import { type Tiling, forEachAcc, gemmGrid, gemmShader, type SubgroupMode, subgroupMode, loadMatrixTile, pickTiling } from './gemm-wgsl.js'
 
@@ -68,24 +68,17 @@ const source = (v: Variant): string => gemmShader({
 
 // A single output row (a batch-1 classifier head): one invocation per output column folds its dot product
 // straight from memory; a GEMM tile would compute 63 padded rows for every real one. Words: 0 N, 1 K.
-const gemvSource = (transB: boolean): string => `
-@group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
-fn u(i: u32) -> u32 { return U[i >> 2u][i & 3u]; }
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = gid.x + gid.y * nwg.x * 64u;
+const GEMV_GROUP = 64
+const gemvSource = (transB: boolean): string => `${uniformBlock}
+${storageBindings([['A', 'float32'], ['B', 'float32']], [['C', 'float32']])}
+${main1d(GEMV_GROUP)}
   let N = u(0u); let K = u(1u);
-  if (n >= N) { return; }
+  if (idx >= N) { return; }
   var acc = 0.0;
-  for (var k = 0u; k < K; k++) { acc = fma(A[k], B[${transB ? 'n * K + k' : 'k * N + n'}], acc); }
-  C[n] = acc;
+  for (var k = 0u; k < K; k++) { acc = fma(A[k], B[${transB ? 'idx * K + k' : 'k * N + idx'}], acc); }
+  C[idx] = acc;
 }`
 
-/** Up to this many output rows (and with one batch element) the product is a GEMV. */
-export const GEMV_ROWS = 1
 const gemvSources = keyedSourceMemo()
 
 const sources = new Map<string, string>()
@@ -129,9 +122,9 @@ export const matmulGpu = (ctx: GpuContext, a: GpuArray, b: GpuArray, out: Aval, 
     batch = []
     aBatch = []
   }
-  if (rows <= GEMV_ROWS && size(batch) === 1) {
+  if (rows === 1 && size(batch) === 1) {
     const { transB } = layout
-    ctx.dispatch({ name: 'matmul.gemv', code: gemvSources(`${transB}`, () => gemvSource(transB)), inputs: [a, b], outputs: [c], uniforms: [n, k], workgroups: grid1d(ctx, n, 64) })
+    ctx.dispatch({ name: 'matmul.gemv', code: gemvSources(`${transB}`, () => gemvSource(transB)), inputs: [a, b], outputs: [c], uniforms: [n, k], workgroups: grid1d(ctx, n, GEMV_GROUP) })
     return c
   }
   if (batch.length > MAX_BATCH_RANK) fail('matmul', `${batch.length} batch axes exceed the WebGPU limit of ${MAX_BATCH_RANK}`)

@@ -141,7 +141,7 @@ const foldRows = (ctx: GpuContext, label: string, spec: FoldSpec, rows: GpuArray
   const long = groupPerRow(count, length)
   ctx.dispatch({
     name: label,
-    code: sources(`${foldKey(spec)}|${rows.dtype}|${o.dtype}|${long}`, () => (long ? rowPerGroup(spec, rows.dtype, o.dtype) : walkPerThread(spec, rows.dtype, o.dtype))),
+    code: sources(`${foldKey(spec)}|${rows.dtype}|${o.dtype}|${long ? 'group' : 'walk'}`, () => (long ? rowPerGroup(spec, rows.dtype, o.dtype) : walkPerThread(spec, rows.dtype, o.dtype))),
     inputs: [rows],
     outputs: [o],
     uniforms: long ? [count, length, length, 1] : [count, length, 1],
@@ -158,7 +158,7 @@ export const reduceGpu = (ctx: GpuContext, op: string, spec: FoldSpec, x: GpuArr
     const count = columns.outer * columns.inner
     ctx.dispatch({
       name: `${label}.columns`,
-      code: sources(`${foldKey(spec)}|${x.dtype}|${o.dtype}|columns`, () => walkPerThread(spec, x.dtype, o.dtype)),
+      code: sources(`${foldKey(spec)}|${x.dtype}|${o.dtype}|walk`, () => walkPerThread(spec, x.dtype, o.dtype)),
       inputs: [x],
       outputs: [o],
       uniforms: [count, columns.length, columns.inner],
