@@ -30,6 +30,8 @@ export type WebGpuBackend = Backend & {
   readonly endScope: (keep: readonly Concrete[]) => void
   /** Takes tensors out of every open scope: they live until garbage-collected or disposed. */
   readonly escapeScopes: (xs: readonly Concrete[]) => void
+  /** Full collections asked of V8 so far because unscoped tensors held too many GPU bytes. */
+  readonly pressureCollections: () => number
 }
 
 /** The adapter's subgroup size range when the binding reports it (Dawn's GPUAdapterInfo.subgroupMinSize/MaxSize). */
@@ -41,15 +43,34 @@ const subgroupSizes = (adapter: GPUAdapter): [number, number] | undefined => {
 export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
   const runtime = createRuntime(gpu)
   const released = new WeakSet<Concrete>()
-  const finalizer = new FinalizationRegistry<GpuHandle>((h) => runtime.releaseHandle(h))
   const scopes: Concrete[][] = []
 
+  // Only a tensor outside every scope waits on the garbage collector for its release; the pressure
+  // counts the bytes of those (created outside a scope, or kept out of the outermost one) that are
+  // still held. A loop inside `scope` never triggers a collection, however much it allocates.
   const pressure = createPressure()
+  let unscopedBytes = 0
+  type Held = { readonly handle: GpuHandle; unscoped: number }
+  const held = new WeakMap<Concrete, Held>()
+  const finalizer = new FinalizationRegistry<Held>((h) => {
+    unscopedBytes -= h.unscoped
+    runtime.releaseHandle(h.handle)
+  })
+  const leaveScopes = (t: Concrete): void => {
+    const h = held.get(t)
+    if (h === undefined || h.unscoped > 0) return
+    h.unscoped = h.handle.bytes
+    unscopedBytes += h.unscoped
+    pressure.check(unscopedBytes)
+  }
+
   const wrap = (handle: GpuHandle, shape: Shape, dtype: DType): Concrete => {
     const t: Concrete = { kind: 'tensor', backend: 'webgpu', shape, dtype, data: handle }
-    finalizer.register(t, handle, t)
-    scopes[scopes.length - 1]?.push(t)
-    pressure.check(runtime.pool.liveBytes())
+    const h: Held = { handle, unscoped: 0 }
+    held.set(t, h)
+    finalizer.register(t, h, t)
+    if (scopes.length > 0) scopes[scopes.length - 1]!.push(t)
+    else leaveScopes(t)
     return t
   }
 
@@ -57,6 +78,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     if (x.backend !== 'webgpu' || released.has(x) || !runtime.owns(x.data as GpuHandle)) return
     released.add(x)
     finalizer.unregister(x)
+    unscopedBytes -= held.get(x)?.unscoped ?? 0
     runtime.releaseHandle(x.data as GpuHandle)
   }
 
@@ -165,18 +187,21 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     startProfile: runtime.startProfile,
     stopProfile: runtime.stopProfile,
     release,
+    pressureCollections: pressure.collections,
     beginScope: () => void scopes.push([]),
     endScope: (keep) => {
       const created = scopes.pop() ?? []
       const kept = new Set(keep)
       for (const t of created) {
-        if (kept.has(t)) scopes[scopes.length - 1]?.push(t)
-        else release(t)
+        if (!kept.has(t)) release(t)
+        else if (scopes.length > 0) scopes[scopes.length - 1]!.push(t)
+        else leaveScopes(t)
       }
     },
     escapeScopes: (xs) => {
       const leaving = new Set(xs)
       for (let i = 0; i < scopes.length; i++) scopes[i] = scopes[i]!.filter((t) => !leaving.has(t))
+      for (const t of leaving) leaveScopes(t)
     },
   }
   return backend

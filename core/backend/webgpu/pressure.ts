@@ -1,7 +1,8 @@
 /**
  * GPU memory pressure → garbage collection. V8 schedules full collections by JS-heap growth and cannot
  * see GPU bytes, so dropped tensors (tiny JS objects holding large buffers) may never be finalized. Once
- * live GPU bytes have grown by `step` since the last collection, this asks V8 for a full collection; the
+ * the bytes that only a collection can free (held by tensors outside every scope) have grown by `step`
+ * since the last collection, this asks V8 for a full collection (10–30 ms in a loaded process); the
  * FinalizationRegistry then returns the dropped buffers to the pool when the event loop next turns (a
  * synchronous loop still needs `scope`). The collector is obtained once, without a command-line flag.
  */
@@ -22,7 +23,7 @@ const collector = (): (() => void) | null => {
   return collect
 }
 
-export type Pressure = { readonly check: (liveBytes: number) => void; readonly collections: () => number }
+export type Pressure = { readonly check: (heldBytes: number) => void; readonly collections: () => number }
 
 export const createPressure = (step = 64 << 20): Pressure => {
   let threshold = step
