@@ -161,6 +161,21 @@ if (run) {
     })
   })
 
+  test('readback buffers are recycled: repeated reads reuse one, concurrent reads each get their own', async () => {
+    await onGpu(async (b) => {
+      const [x, y] = [F.add(F.zeros([300000]), 1), F.add(F.zeros([300000]), 2)]
+      const pooled = () => b.runtime.stats().stagingPooledBytes
+      assert.is((await F.toArray(x))[299999], 1)
+      const afterOne = pooled()
+      assert.ok(afterOne >= sizeClass(1200000), `the staging buffer is kept (${afterOne} bytes pooled)`)
+      for (let i = 0; i < 3; i++) assert.is((await F.toArray(x))[299999], 1)
+      assert.is(pooled(), afterOne, 'later reads reuse it')
+      const [dx, dy] = await Promise.all([F.toArray(x), F.toArray(y)])
+      assert.equal([dx[0], dx[299999], dy[0], dy[299999]], [1, 1, 2, 2], 'two reads in flight do not share a buffer')
+      F.dispose([x, y])
+    })
+  })
+
   test('the pool trims least recently used size classes past its cap and on request', async () => {
     await onGpu(async (b) => {
       const pool = b.runtime.pool

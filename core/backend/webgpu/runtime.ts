@@ -14,7 +14,7 @@ import type { GpuArray, GpuKernel } from '../../rule.js'
 import { describe } from '../../shape.js'
 import { type GpuDevice, RECOVER, checkDevice } from './device.js'
 import { createBindGroupCache } from './bind-groups.js'
-import { type Pool, createPool } from './pool.js'
+import { type Pool, createPool, createStagingPool } from './pool.js'
 import type { KernelTime } from '../backend.js'
 import { type Profiler, createProfiler } from './profiler.js'
 
@@ -48,7 +48,7 @@ export type Runtime = {
   readonly upload: (data: TypedArray, dtype: DType, op?: string) => GpuHandle
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
-  readonly stats: () => { dispatches: number; submits: number; pipelines: number; bindGroupsCreated: number; bindGroupsCached: number }
+  readonly stats: () => { dispatches: number; submits: number; pipelines: number; bindGroupsCreated: number; bindGroupsCached: number; stagingPooledBytes: number }
   /** From now on, times every dispatch on the GPU (timestamp queries; one compute pass per dispatch). */
   readonly startProfile: () => void
   /** Submits pending work and returns the GPU time of every dispatch since `startProfile`. */
@@ -206,33 +206,35 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     return h
   }
 
+  const staging = createStagingPool(device)
+
   const download = async (h: GpuHandle, count: number, dtype: DType): Promise<TypedArray> => {
     checkDevice(gpu, 'toArray')
     const bytes = Math.max(4, count * 4)
-    const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+    const buffer = staging.acquire(bytes)
     encoder ??= device.createCommandEncoder()
     endPass()
-    encoder.copyBufferToBuffer(h.buffer, 0, staging, 0, staging.size)
+    encoder.copyBufferToBuffer(h.buffer, 0, buffer, 0, bytes)
     flush()
     // mapAsync rejects with a bare AbortError when the device is lost, and could wait forever on a
     // device that dies mid-flight: race it with the loss so the caller gets the reason.
     let failed = await new Promise<string | undefined>((resolve) => {
       readers.add(resolve)
-      staging.mapAsync(GPUMapMode.READ).then(() => undefined, (e: Error) => `mapping the readback buffer failed (${e.name}${e.message ? `: ${e.message}` : ''})`)
+      buffer.mapAsync(GPUMapMode.READ, 0, bytes).then(() => undefined, (e: Error) => `mapping the readback buffer failed (${e.name}${e.message ? `: ${e.message}` : ''})`)
         .then((r) => {
           readers.delete(resolve)
           resolve(r)
         })
     })
     if (failed !== undefined) {
-      staging.destroy()
+      buffer.destroy()
       // The loss itself may be reported a moment after the aborted mapping.
       if (gpu.lostReason() === undefined) failed = (await Promise.race([gpu.whenLost, delay(LOSS_GRACE_MS)])) ?? failed
       return fail('toArray', `cannot read back a ${describe([count], dtype)} tensor: ${failed}${gpu.lostReason() === undefined ? '' : RECOVER}`)
     }
-    const raw = staging.getMappedRange().slice(0, count * 4)
-    staging.unmap()
-    staging.destroy()
+    const raw = buffer.getMappedRange(0, bytes).slice(0, count * 4)
+    buffer.unmap()
+    staging.release(buffer)
     checkDevice(gpu, 'toArray')
     if (dtype === 'float32') return new Float32Array(raw)
     if (dtype === 'int32') return new Int32Array(raw)
@@ -257,7 +259,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     upload,
     download,
     flush,
-    stats: () => ({ dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size() }),
+    stats: () => ({ dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size(), stagingPooledBytes: staging.pooledBytes() }),
     startProfile: () => {
       if (profiler !== undefined) fail('profile', 'a profile is already running; profiles do not nest')
       flush()
