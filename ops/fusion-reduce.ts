@@ -14,14 +14,9 @@ import { reduceMaxRule, reduceMinRule } from './reduce/chooser.js'
 import { reduceProdRule } from './reduce/prod.js'
 import { reduceSumRule } from './reduce/sum.js'
 import { type FoldSpec, extremumFold, prodFold, sumFold } from './reduce/wgsl.js'
-import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
+import { type ChainBody, stepStatements, valueDType, valueName } from './wgsl/chain.js'
+import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from './wgsl/prelude.js'
 
-/** The chain part shared with `fused` (see fusion.ts): steps over inputs, one value read by the fold. */
-export type ChainBody = {
-  readonly inputs: readonly DType[]
-  readonly steps: readonly { readonly op: string; readonly args: readonly number[]; readonly cpu: string; readonly gpu: string; readonly dtype: DType }[]
-  readonly outputs: readonly number[]
-}
 
 export type FusedReduceParams = { readonly chain: string; readonly reduce: string; readonly domain: Shape; readonly axes: readonly number[] }
 
@@ -37,16 +32,12 @@ export const prologueFolds = new Map<AnyRule, (d: DType) => FoldSpec>([
   [reduceProdRule, prodFold],
 ])
 
-const NAMES = ['a', 'b', 'c']
-const valueName = (body: ChainBody, i: number) => (i < body.inputs.length ? `x${i}` : `t${i - body.inputs.length}`)
-
 // Uniform words: [rows, length, rank, domain shape (8) at 3, operand strides (8 each) from 11].
 const source = (body: ChainBody, fold: FoldSpec, out: DType, long: boolean): string => {
   const offsets = body.inputs.map((_, i) => offsetFn(`off${i}`, 2, 3, 11 + MAX_RANK * i)).join('\n')
-  const steps = body.steps.map((s, k) => `  var t${k}: ${wgslType(s.dtype)}; { ${s.args.map((a, j) => `let ${NAMES[j]} = ${valueName(body, a)};`).join(' ')} t${k} = ${s.gpu}; }`)
   const load = `fn chain(i: u32) -> ${fold.acc} {
 ${body.inputs.map((_, i) => `  let x${i} = X${i}[off${i}(i)];`).join('\n')}
-${steps.join('\n')}
+${stepStatements(body, '  ')}
   let v = ${valueName(body, body.outputs[0]!)};
   return ${fold.load};
 }`
@@ -122,11 +113,7 @@ export const fusedReduceRule: Rule<FusedReduceParams> = {
   webgpu: (ctx, inputs, p, [o]) => [fusedReduceGpu(ctx, inputs, p, o!)],
 }
 
-const resultDType = (p: FusedReduceParams): DType => {
-  const { body } = hidden(p)
-  const o = body.outputs[0]!
-  return o < body.inputs.length ? body.inputs[o]! : body.steps[o - body.inputs.length]!.dtype
-}
+const resultDType = (p: FusedReduceParams): DType => valueDType(hidden(p).body, hidden(p).body.outputs[0]!)
 
 /** Params for a fused reduction of `body`'s single output over trailing `axes` of `domain`. */
 export const fusedReduceParams = (chain: string, body: ChainBody, rule: AnyRule, domain: Shape, axes: readonly number[], chainCpu: Hidden['chainCpu']): FusedReduceParams => {

@@ -16,27 +16,20 @@ import type { CpuArray, GpuArray, GpuContext, Rule } from '../core/rule.js'
 import { type Shape, shapesEqual, size } from '../core/shape.js'
 import { broadcastStrides, compileLoop, forEachRow } from './elementwise/kernels.js'
 import { elementwiseExprs } from './elementwise/exprs.js'
-import { PER_THREAD } from './elementwise/wgsl.js'
-import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './wgsl/broadcast.js'
+import { type ChainBody, type ChainStep, describeChain, dispatchChain, valueDType, valueName } from './wgsl/chain.js'
 import { stopGradientRule } from './transforms.js'
 import { fusedReduceParams, fusedReduceRule, prologueFolds } from './fusion-reduce.js'
-import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './wgsl/prelude.js'
+import { MAX_RANK } from './wgsl/prelude.js'
 
-/** One operation of a fused chain: `args` index the inputs (0..n-1) then earlier steps (n..). */
-type FusedStep = { readonly op: string; readonly args: readonly number[]; readonly cpu: string; readonly gpu: string; readonly dtype: DType }
+/** One operation of a fused chain, with its CPU expression (JS over `a, b, c`) beside the WGSL one. */
+type FusedStep = ChainStep & { readonly cpu: string }
 
-type FusedBody = { readonly inputs: readonly DType[]; readonly steps: readonly FusedStep[]; readonly outputs: readonly number[] }
+type FusedBody = ChainBody<FusedStep>
 
 /** Printed params are `chain` (readable, also the CSE key) and `domain`; the body rides along unprinted. */
 export type FusedParams = { readonly chain: string; readonly domain: Shape }
 
 const bodyOf = (p: FusedParams): FusedBody => (p as unknown as { body: FusedBody }).body
-
-const valueName = (body: FusedBody, i: number) => (i < body.inputs.length ? `x${i}` : `t${i - body.inputs.length}`)
-
-const describeChain = (body: FusedBody): string =>
-  body.steps.map((s, k) => `${valueName(body, body.inputs.length + k)}=${s.op}(${s.args.map((a) => valueName(body, a)).join(',')})`).join(' ') +
-  ` -> ${body.outputs.map((o) => valueName(body, o)).join(',')}`
 
 const NAMES = ['a', 'b', 'c']
 
@@ -67,64 +60,18 @@ const cpuLoop = (body: FusedBody): ((...args: unknown[]) => void) => {
 
 const fusedCpu = (inputs: readonly CpuArray[], params: FusedParams): TypedArray[] => {
   const body = bodyOf(params)
-  const outs = body.outputs.map((o) => allocate(o < body.inputs.length ? body.inputs[o]! : body.steps[o - body.inputs.length]!.dtype, size(params.domain)))
+  const outs = body.outputs.map((o) => allocate(valueDType(body, o), size(params.domain)))
   const loop = cpuLoop(body)
   const strides = inputs.map((x) => broadcastStrides(x.shape, params.domain))
   forEachRow(params.domain, strides, (o, offsets, len, st) => loop(...inputs.map((x) => x.data), ...outs, o, offsets, len, st))
   return outs
 }
 
-// ---- WebGPU: one WGSL kernel per chain; shapes in the uniforms ----
-
-// Two variants, like the unfused elementwise kernels: flat (each operand indexed by one of the kinds of
-// wgsl/broadcast.ts; PER_THREAD elements per invocation; uniforms [n, (inner, extent)_i...]) and strided
-// (other broadcasts; uniforms [n, rank, domain[8], strides_i[8]...]).
-const gpuSource = (body: FusedBody, outDtypes: readonly DType[], flat: readonly OperandIndexing[] | undefined): string => {
-  const steps = body.steps.map((s, k) => {
-    const lets = s.args.map((a, j) => `let ${NAMES[j]} = ${valueName(body, a)};`).join(' ')
-    return `    var t${k}: ${wgslType(s.dtype)}; { ${lets} t${k} = ${s.gpu}; }`
-  })
-  const header = `${uniformBlock}
-${mathHelpers}
-${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), outDtypes.map((d, j) => [`O${j}`, d]))}`
-  const compute = (i: string, load: (k: number) => string) => `${body.inputs.map((_, k) => `    let x${k} = X${k}[${load(k)}];`).join('\n')}
-${steps.join('\n')}
-${body.outputs.map((o, j) => `    O${j}[${i}] = ${valueName(body, o)};`).join('\n')}`
-  if (flat !== undefined) {
-    return `${header}
-${main1d()}
-  let n = u(0u);
-  for (var q = 0u; q < ${PER_THREAD}u; q++) {
-    let i = idx * ${PER_THREAD}u + q;
-    if (i >= n) { return; }
-${compute('i', (k) => indexExpr(flat[k]!, k, 'i'))}
-  }
-}`
-  }
-  return `${header}
-${body.inputs.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')}
-${main1d()}
-  if (idx >= u(0u)) { return; }
-${compute('idx', (k) => `off${k}(idx)`)}
-}`
-}
-
-const fusedSources = sourceMemo<FusedBody>()
-const fusedNames = sourceMemo<FusedBody>()
+// ---- WebGPU: one WGSL kernel per chain (wgsl/chain.ts); shapes in the uniforms ----
 
 const fusedGpu = (ctx: GpuContext, inputs: readonly GpuArray[], params: FusedParams, outAvals: readonly { shape: Shape; dtype: DType }[]): GpuArray[] => {
-  const body = bodyOf(params)
   const outs = outAvals.map((a) => ctx.alloc(a))
-  const count = size(params.domain)
-  if (count === 0) return outs
-  const flat = flatIndexings(inputs.map((x) => x.shape), params.domain)
-  const uniforms = flat !== undefined
-    ? [count, ...indexingWords(flat)]
-    : [count, params.domain.length, ...padShape(params.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, params.domain))]
-  ctx.dispatch({
-    name: fusedNames(body, '', () => `fused(${params.chain})`), code: fusedSources(body, `${flat === undefined ? 'strided' : kindsKey(flat)}:${outAvals.map((a) => a.dtype).join(',')}`, () => gpuSource(body, outAvals.map((a) => a.dtype), flat)), inputs, outputs: outs, uniforms,
-    workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(count / PER_THREAD) : count),
-  })
+  dispatchChain(ctx, `fused(${params.chain})`, bodyOf(params), inputs, outs, params.domain)
   return outs
 }
 
@@ -132,7 +79,7 @@ const notDifferentiable = (): never => fail('fused', 'fused kernels exist only i
 
 export const fusedRule: Rule<FusedParams> = {
   name: 'fused',
-  abstractEval: (_, p) => bodyOf(p).outputs.map((o) => ({ shape: p.domain, dtype: o < bodyOf(p).inputs.length ? bodyOf(p).inputs[o]! : bodyOf(p).steps[o - bodyOf(p).inputs.length]!.dtype })),
+  abstractEval: (_, p) => bodyOf(p).outputs.map((o) => ({ shape: p.domain, dtype: valueDType(bodyOf(p), o) })),
   cpu: (inputs, p) => fusedCpu(inputs, p),
   jvp: notDifferentiable,
   vjp: notDifferentiable,

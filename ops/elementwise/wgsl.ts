@@ -9,13 +9,10 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from '../wgsl/broadcast.js'
-import { MAX_RANK, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, PER_THREAD, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
-
-/** Elements per invocation in the flat variant: fewer, fatter invocations amortise per-invocation cost. */
-export const PER_THREAD = 4
 
 /**
  * The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array:

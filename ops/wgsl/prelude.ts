@@ -37,6 +37,9 @@ export const keyedSourceMemo = (): ((key: string, build: () => string) => string
 }
 
 export const WORKGROUP = 256
+
+/** Elements per invocation in flat elementwise kernels: fewer, fatter invocations amortise per-invocation cost. */
+export const PER_THREAD = 4
 export const MAX_RANK = 8
 
 /** The WGSL storage type of a dtype (bool is one u32 per element). */

@@ -1,0 +1,86 @@
+/**
+ * Elementwise chains as WGSL: a list of steps over a kernel's inputs, computed in registers, some of
+ * whose values are stored. Shared by the jit's `fused` and `fusedReduce` primitives (ops/fusion*.ts) and
+ * by eager fusion (ops/elementwise/deferred.ts).
+ *
+ * Value numbering: 0..inputs-1 are the inputs (`x0`, `x1`, …), then one value per step (`t0`, `t1`, …).
+ */
+import type { DType } from '../../core/dtype.js'
+import type { GpuArray, GpuContext } from '../../core/rule.js'
+import { type Shape, size } from '../../core/shape.js'
+import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './broadcast.js'
+import { MAX_RANK, PER_THREAD, broadcastStridesPadded, grid1d, keyedSourceMemo, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './prelude.js'
+
+/** One operation: `gpu` is a WGSL expression in `a, b, c`, bound to the values `args` in order. */
+export type ChainStep = { readonly op: string; readonly args: readonly number[]; readonly gpu: string; readonly dtype: DType }
+
+/** `outputs` are value numbers (an input may be an output, though the passes never ask for that). */
+export type ChainBody<S extends ChainStep = ChainStep> = { readonly inputs: readonly DType[]; readonly steps: readonly S[]; readonly outputs: readonly number[] }
+
+const NAMES = ['a', 'b', 'c']
+
+export const valueName = (body: ChainBody, i: number): string => (i < body.inputs.length ? `x${i}` : `t${i - body.inputs.length}`)
+
+/** Readable text of the chain, e.g. `t0=mul(x0,x1) t1=relu(t0) -> t1` (the jit's CSE key and kernel name). */
+export const describeChain = (body: ChainBody): string =>
+  body.steps.map((s, k) => `${valueName(body, body.inputs.length + k)}=${s.op}(${s.args.map((a) => valueName(body, a)).join(',')})`).join(' ') +
+  ` -> ${body.outputs.map((o) => valueName(body, o)).join(',')}`
+
+export const valueDType = (body: ChainBody, i: number): DType => (i < body.inputs.length ? body.inputs[i]! : body.steps[i - body.inputs.length]!.dtype)
+
+/** The WGSL statements computing every step from `x0…` already in scope, one per line, indented by `pad`. */
+export const stepStatements = (body: ChainBody, pad: string): string =>
+  body.steps.map((s, k) => `${pad}var t${k}: ${wgslType(s.dtype)}; { ${s.args.map((a, j) => `let ${NAMES[j]} = ${valueName(body, a)};`).join(' ')} t${k} = ${s.gpu}; }`).join('\n')
+
+// Two variants, like the unfused elementwise kernels: flat (each operand indexed by one of the kinds of
+// wgsl/broadcast.ts; PER_THREAD elements per invocation; uniforms [n, (inner, extent)_i...]) and strided
+// (other broadcasts; uniforms [n, rank, domain[8], strides_i[8]...]).
+const source = (body: ChainBody, flat: readonly OperandIndexing[] | undefined): string => {
+  const header = `${uniformBlock}
+${mathHelpers}
+${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), body.outputs.map((o, j) => [`O${j}`, valueDType(body, o)]))}`
+  const compute = (i: string, load: (k: number) => string) => `${body.inputs.map((_, k) => `    let x${k} = X${k}[${load(k)}];`).join('\n')}
+${stepStatements(body, '    ')}
+${body.outputs.map((o, j) => `    O${j}[${i}] = ${valueName(body, o)};`).join('\n')}`
+  if (flat !== undefined) {
+    return `${header}
+${main1d()}
+  let n = u(0u);
+  for (var q = 0u; q < ${PER_THREAD}u; q++) {
+    let i = idx * ${PER_THREAD}u + q;
+    if (i >= n) { return; }
+${compute('i', (k) => indexExpr(flat[k]!, k, 'i'))}
+  }
+}`
+  }
+  return `${header}
+${body.inputs.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')}
+${main1d()}
+  if (idx >= u(0u)) { return; }
+${compute('idx', (k) => `off${k}(idx)`)}
+}`
+}
+
+const sources = keyedSourceMemo()
+
+/** What determines a chain's source besides the operand kinds: every step's expression, args and dtype. */
+const bodyKey = (body: ChainBody): string =>
+  `${body.inputs.join(',')}|${body.steps.map((s) => `${s.gpu}:${s.dtype}(${s.args.join(',')})`).join(';')}|${body.outputs.join(',')}`
+
+/**
+ * Records one kernel computing `body` over `domain` from `inputs` (each broadcast into the domain) into
+ * `outs`, one per body output, already allocated with the domain's shape.
+ */
+export const dispatchChain = (ctx: GpuContext, name: string, body: ChainBody, inputs: readonly GpuArray[], outs: readonly GpuArray[], domain: Shape): void => {
+  const count = size(domain)
+  if (count === 0) return
+  const flat = flatIndexings(inputs.map((x) => x.shape), domain)
+  const uniforms = flat !== undefined
+    ? [count, ...indexingWords(flat)]
+    : [count, domain.length, ...padShape(domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, domain))]
+  const key = `${bodyKey(body)}|${flat === undefined ? 'strided' : kindsKey(flat)}`
+  ctx.dispatch({
+    name, code: sources(key, () => source(body, flat)), inputs, outputs: outs, uniforms,
+    workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(count / PER_THREAD) : count),
+  })
+}
