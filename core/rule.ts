@@ -29,10 +29,29 @@ export type GpuKernel = {
   readonly workgroups: readonly [number, number, number]
 }
 
+/**
+ * A kernel the runtime may hold back to fuse with the next ones (eager fusion): it computes `output`
+ * from `inputs`, and its fuser knows how. Until the chain is emitted, `output` holds no data.
+ */
+export type DeferredKernel = { readonly name: string; readonly inputs: readonly GpuArray[]; readonly output: GpuArray }
+
+/** How a family of deferred kernels (the elementwise ops) joins into chains and is emitted. */
+export type KernelFuser<K extends DeferredKernel> = {
+  /** Whether `next` may join `chain` (one kernel's bindings, values read at the shape they were computed). */
+  readonly accepts: (chain: readonly K[], next: K) => boolean
+  /** Records the dispatches computing each `chain[i].output` with `live[i]`; dead outputs need not be written. */
+  readonly emit: (ctx: GpuContext, chain: readonly K[], live: readonly boolean[]) => void
+}
+
 /** What a WebGPU lowering may do: allocate outputs and record dispatches (executed in order). */
 export type GpuContext = {
   readonly alloc: (aval: Aval) => GpuArray
   readonly dispatch: (kernel: GpuKernel) => void
+  /**
+   * Records `kernel` to be emitted by `fuser` with the kernels deferred after it, before anything reads its
+   * output (the next other dispatch, readback or submit). Absent where nothing may be deferred.
+   */
+  readonly defer?: <K extends DeferredKernel>(kernel: K, fuser: KernelFuser<K>) => void
   /** A view of `x` with another shape (same element count and dtype); no copy. */
   readonly reshape: (x: GpuArray, shape: Shape) => GpuArray
   readonly maxWorkgroupsPerDimension: number

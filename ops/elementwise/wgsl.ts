@@ -8,6 +8,7 @@ import type { DType } from '../../core/dtype.js'
 import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
+import { elementwiseFuser } from './deferred.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from '../wgsl/broadcast.js'
 import { MAX_RANK, PER_THREAD, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
@@ -53,21 +54,29 @@ const sources = keyedSourceMemo()
 
 /**
  * Runs `expr` elementwise with broadcasting. `expr` sees operands as their WGSL types (f32, i32, or u32
- * for bool) and must produce the output's WGSL type.
+ * for bool) and must produce the output's WGSL type. Where the runtime defers kernels (eager WebGPU),
+ * the op joins the pending chain of elementwise ops (./deferred.ts) instead of dispatching at once.
  */
 export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inputs: readonly GpuArray[], out: Aval): GpuArray => {
   if (out.shape.length > MAX_RANK) fail(name, `rank ${out.shape.length} exceeds the WebGPU limit of ${MAX_RANK} for elementwise ops`)
   const o = ctx.alloc(out)
-  const n = out.shape.reduce((p, d) => p * d, 1)
-  if (n === 0) return o
-  const flat = flatIndexings(inputs.map((x) => x.shape), out.shape)
+  if (out.shape.reduce((p, d) => p * d, 1) === 0) return o
+  const alone = () => dispatchElementwise(ctx, name, expr, inputs, o)
+  if (ctx.defer !== undefined && inputs.length <= 3) ctx.defer({ name, expr, inputs, output: o, alone }, elementwiseFuser)
+  else alone()
+  return o
+}
+
+/** Records the unfused kernel of `expr` over `inputs` into `o`. */
+const dispatchElementwise = (ctx: GpuContext, name: string, expr: string, inputs: readonly GpuArray[], o: GpuArray): void => {
+  const n = o.shape.reduce((p, d) => p * d, 1)
+  const flat = flatIndexings(inputs.map((x) => x.shape), o.shape)
   const dtypes = inputs.map((x) => x.dtype)
   const uniforms = flat !== undefined
     ? [n, ...indexingWords(flat)]
-    : [n, out.shape.length, ...padShape(out.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, out.shape))]
-  const key = `${expr}|${dtypes.join(',')}|${out.dtype}|${flat === undefined ? 'strided' : kindsKey(flat)}`
-  ctx.dispatch({ name, code: sources(key, () => source(expr, dtypes, out.dtype, flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(n / PER_THREAD) : n) })
-  return o
+    : [n, o.shape.length, ...padShape(o.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, o.shape))]
+  const key = `${expr}|${dtypes.join(',')}|${o.dtype}|${flat === undefined ? 'strided' : kindsKey(flat)}`
+  ctx.dispatch({ name, code: sources(key, () => source(expr, dtypes, o.dtype, flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(n / PER_THREAD) : n) })
 }
 
 /** Expression converting a value of WGSL type for `from` to `to` with the CPU reference's rules. */

@@ -201,7 +201,8 @@ if (run) {
     await onGpu(async (b) => {
       const { runtime } = b
       const x = F.add(F.zeros([5000]), 1)
-      const once = () => F.dispose(F.neg(x))
+      // Not elementwise: a dropped elementwise result would never be computed (eager fusion).
+      const once = () => F.dispose(F.flip(x))
       once()
       runtime.flush()
       once()
@@ -214,8 +215,8 @@ if (run) {
       runtime.pool.trim(0)
       assert.ok(runtime.stats().bindGroupsCached < cached, 'entries binding destroyed buffers are gone')
       // The next op takes a new buffer and binds it afresh: no destroyed buffer reaches a submit.
-      const y = F.neg(x)
-      assert.is((await F.toArray(y))[4999], -1)
+      const y = F.flip(x)
+      assert.is((await F.toArray(y))[4999], 1)
       assert.is(runtime.stats().bindGroupsCreated, created + 1)
       F.dispose([x, y])
     })

@@ -42,6 +42,8 @@ const subgroupSizes = (adapter: GPUAdapter): [number, number] | undefined => {
 
 export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
   const runtime = createRuntime(gpu)
+  // FOVEA_EAGER_FUSION=0 turns eager fusion off (each elementwise op is then its own kernel, at once).
+  if (process.env.FOVEA_EAGER_FUSION === '0') runtime.setDeferral(false)
   const released = new WeakSet<Concrete>()
   const scopes: Concrete[][] = []
 
@@ -119,6 +121,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
       return { shape: aval.shape, dtype: aval.dtype, buffer: h }
     },
     dispatch: runtime.dispatch,
+    defer: (kernel, fuser) => runtime.defer(kernel, fuser, ctx),
     reshape: (x, shape) => {
       if (size(shape) !== size(x.shape)) fail('webgpu', `internal reshape of ${describe(x.shape, x.dtype)} to [${shape.join(',')}]`)
       return { shape, dtype: x.dtype, buffer: x.buffer }
@@ -172,7 +175,8 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
       }
       return runtime.download(x.data as GpuHandle, size(x.shape), x.dtype)
     },
-    info: () => ({
+    // The pending chain holds references to what it reads: emitted first, so live bytes are those of tensors.
+    info: () => (runtime.emitDeferred(), {
       backend: 'webgpu',
       adapter: `${gpu.adapterName} (${gpu.vendor}${gpu.architecture ? `, ${gpu.architecture}` : ''})`,
       vendor: gpu.vendor,

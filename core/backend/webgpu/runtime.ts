@@ -10,7 +10,7 @@
  */
 import type { DType, TypedArray } from '../../dtype.js'
 import { fail } from '../../errors.js'
-import type { GpuArray, GpuKernel } from '../../rule.js'
+import type { DeferredKernel, GpuArray, GpuContext, GpuKernel, KernelFuser } from '../../rule.js'
 import { describe } from '../../shape.js'
 import { type GpuDevice, RECOVER, checkDevice } from './device.js'
 import { createBindGroupCache } from './bind-groups.js'
@@ -45,9 +45,18 @@ export type Runtime = {
   readonly retain: (h: GpuHandle) => void
   readonly releaseHandle: (h: GpuHandle) => void
   readonly dispatch: (kernel: GpuKernel) => void
+  /** Holds `kernel` back in the pending chain (see `GpuContext.defer`); `ctx` is what its fuser emits into. */
+  readonly defer: <K extends DeferredKernel>(kernel: K, fuser: KernelFuser<K>, ctx: GpuContext) => void
+  /** Emits the pending chain, if any (every dispatch, readback and submit does this first). */
+  readonly emitDeferred: () => void
+  /** Eager fusion on (the default) or off: when off, each deferred kernel is emitted at once, alone. */
+  readonly setDeferral: (on: boolean) => void
+  /** Kernels deferred so far, and the number of chains they were emitted in. */
+  readonly deferStats: () => { deferred: number; chains: number }
   readonly upload: (data: TypedArray, dtype: DType, op?: string) => GpuHandle
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
+  /** Counters, after emitting the pending chain (so they cover every op recorded so far). */
   readonly stats: () => { dispatches: number; submits: number; pipelines: number; bindGroupsCreated: number; bindGroupsCached: number; stagingPooledBytes: number }
   /** From now on, times every dispatch on the GPU (timestamp queries; one compute pass per dispatch). */
   readonly startProfile: () => void
@@ -131,6 +140,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   }
 
   const flush = (): void => {
+    emitDeferred()
     // Nothing recorded since the last submit: released buffers cannot be read by pending work.
     if (encoder === undefined) return pool.settle()
     endPass()
@@ -150,7 +160,47 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     return h
   }
 
+  // Eager fusion: consecutive deferred kernels wait here until something reads their outputs. The chain
+  // holds a reference to every buffer it reads from outside (so a scope may end meanwhile), but none to
+  // its outputs: an output whose last reference is gone by emission time is never written.
+  type Chain = { readonly fuser: KernelFuser<DeferredKernel>; readonly ctx: GpuContext; readonly kernels: DeferredKernel[]; readonly held: GpuHandle[]; readonly produced: Set<unknown> }
+  let chain: Chain | undefined
+  let deferral = true
+  let deferred = 0
+  let chains = 0
+
+  const emitDeferred = (): void => {
+    const c = chain
+    if (c === undefined) return
+    chain = undefined
+    chains++
+    try {
+      // On a lost device nothing is emitted: the operation that asked fails with the loss instead.
+      if (gpu.failure() !== undefined) return
+      c.fuser.emit(c.ctx, c.kernels, c.kernels.map((k) => (k.output.buffer as GpuHandle).refs > 0))
+    } finally {
+      for (const h of c.held) releaseHandle(h)
+    }
+  }
+
+  const defer = <K extends DeferredKernel>(kernel: K, fuser: KernelFuser<K>, ctx: GpuContext): void => {
+    checkDevice(gpu, kernel.name)
+    if (chain !== undefined && (chain.fuser !== fuser || !fuser.accepts(chain.kernels as unknown as K[], kernel))) emitDeferred()
+    const c = (chain ??= { fuser: fuser as unknown as KernelFuser<DeferredKernel>, ctx, kernels: [], held: [], produced: new Set() })
+    for (const x of kernel.inputs) {
+      if (c.produced.has(x.buffer)) continue
+      const h = handleOf(x)
+      h.refs++
+      c.held.push(h)
+    }
+    c.produced.add(kernel.output.buffer)
+    c.kernels.push(kernel)
+    deferred++
+    if (!deferral) emitDeferred()
+  }
+
   const dispatch = (kernel: GpuKernel): void => {
+    emitDeferred()
     checkDevice(gpu, kernel.name)
     const [x, y, z] = kernel.workgroups
     if (x === 0 || y === 0 || z === 0) return
@@ -209,6 +259,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   const staging = createStagingPool(device)
 
   const download = async (h: GpuHandle, count: number, dtype: DType): Promise<TypedArray> => {
+    emitDeferred()
     checkDevice(gpu, 'toArray')
     const bytes = Math.max(4, count * 4)
     const buffer = staging.acquire(bytes)
@@ -241,6 +292,11 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     return Uint8Array.from(new Uint32Array(raw), (v) => (v !== 0 ? 1 : 0))
   }
 
+  const releaseHandle = (h: GpuHandle): void => {
+    if (h.refs <= 0) return
+    if (--h.refs === 0) pool.release(h.buffer)
+  }
+
   return {
     gpu,
     pool,
@@ -251,15 +307,22 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
       if (h.refs <= 0) fail('webgpu', `a ${h.bytes}-byte buffer was retained after its last reference was released (internal error)`)
       h.refs++
     },
-    releaseHandle: (h) => {
-      if (h.refs <= 0) return
-      if (--h.refs === 0) pool.release(h.buffer)
-    },
+    releaseHandle,
     dispatch,
+    defer,
+    emitDeferred,
+    setDeferral: (on) => {
+      emitDeferred()
+      deferral = on
+    },
+    deferStats: () => ({ deferred, chains }),
     upload,
     download,
     flush,
-    stats: () => ({ dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size(), stagingPooledBytes: staging.pooledBytes() }),
+    stats: () => {
+      emitDeferred()
+      return { dispatches, submits, pipelines: pipelines.size, bindGroupsCreated: bindGroups.created(), bindGroupsCached: bindGroups.size(), stagingPooledBytes: staging.pooledBytes() }
+    },
     startProfile: () => {
       if (profiler !== undefined) fail('profile', 'a profile is already running; profiles do not nest')
       flush()
@@ -277,6 +340,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
       recording = mine
       try {
         fn()
+        emitDeferred()
       } finally {
         recording = outer
         outer?.push(...mine)

@@ -1,0 +1,124 @@
+/**
+ * Eager fusion of elementwise ops on WebGPU. An eager elementwise op does not dispatch at once: the
+ * runtime holds it in a chain with the elementwise ops that follow over the same domain (output shape),
+ * and emits the chain when anything else needs the GPU — another kind of kernel, a readback, a submit.
+ * By then a `scope` may have released the intermediates: only outputs still referenced are stored, the
+ * rest stay in registers. `tanh(x * 1.5 + 0.5) * sigmoid(x) - x * x` inside `F.scope` is one kernel
+ * that reads x and writes the result, as under `jit`.
+ *
+ * The chain's kernels are emitted as few kernels as the binding limit allows: outputs are grouped so
+ * each kernel binds at most 8 storage buffers, and each group computes only the steps its outputs need
+ * (reading what an earlier group stored rather than computing it again).
+ * A group of one step is the op's own unfused kernel. Results are the same as unfused: every step is
+ * the op's own WGSL expression, evaluated in f32 as before.
+ */
+import type { DeferredKernel, GpuArray, GpuContext, KernelFuser } from '../../core/rule.js'
+import { shapesEqual } from '../../core/shape.js'
+import { type ChainBody, type ChainStep, describeChain, dispatchChain } from '../wgsl/chain.js'
+
+/** An eager elementwise op waiting in the chain: its WGSL expression and its own kernel. */
+export type ElementwiseKernel = DeferredKernel & {
+  readonly expr: string
+  /** Records the op's unfused kernel into `output`. */
+  readonly alone: () => void
+}
+
+/** Storage bindings one kernel may use everywhere (WebGPU's guaranteed minimum), and inputs of a chain. */
+const MAX_BINDINGS = 8
+const MAX_INPUTS = 6
+/** Steps per chain: bounds the source a chain compiles to (and the work one emission can hold back). */
+const MAX_STEPS = 32
+
+/** Which chain kernel computes `x` (when one does), else undefined. */
+const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | undefined => {
+  for (let i = chain.length - 1; i >= 0; i--) if (chain[i]!.output.buffer === x.buffer) return i
+  return undefined
+}
+
+/** Buffers the chain reads from outside, as (buffer, shape) operands in first-use order. */
+const externalInputs = (chain: readonly ElementwiseKernel[]): GpuArray[] => {
+  const seen: GpuArray[] = []
+  for (const k of chain) {
+    for (const x of k.inputs) {
+      if (producerOf(chain, x) === undefined && !seen.some((s) => s.buffer === x.buffer && shapesEqual(s.shape, x.shape))) seen.push(x)
+    }
+  }
+  return seen
+}
+
+const accepts = (chain: readonly ElementwiseKernel[], next: ElementwiseKernel): boolean => {
+  if (chain.length >= MAX_STEPS || !shapesEqual(next.output.shape, chain[0]!.output.shape)) return false
+  // A chain value is in registers at the domain's shape; a read of its buffer at any other shape waits.
+  if (next.inputs.some((x) => producerOf(chain, x) !== undefined && !shapesEqual(x.shape, next.output.shape))) return false
+  return externalInputs([...chain, next]).length <= MAX_INPUTS
+}
+
+/**
+ * The steps (in order) that the outputs `wanted` need, and the buffers they read: values already
+ * `stored` by an earlier kernel of this emission are read back rather than recomputed.
+ */
+const planOf = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>): { steps: number[]; inputs: GpuArray[] } => {
+  const need = new Set(wanted)
+  for (let i = chain.length - 1; i >= 0; i--) {
+    if (!need.has(i)) continue
+    for (const x of chain[i]!.inputs) {
+      const p = producerOf(chain, x)
+      if (p !== undefined && !stored.has(p)) need.add(p)
+    }
+  }
+  const steps = [...need].sort((a, b) => a - b)
+  return { steps, inputs: externalInputs(steps.map((i) => chain[i]!)) }
+}
+
+/** The plan for `wanted` within one kernel's bindings: reading stored values if that fits, else recomputing them. */
+const fittingPlan = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>) => {
+  const reuse = planOf(chain, wanted, stored)
+  if (reuse.inputs.length + wanted.length <= MAX_BINDINGS) return reuse
+  const recompute = planOf(chain, wanted, new Set())
+  return recompute.inputs.length + wanted.length <= MAX_BINDINGS ? recompute : undefined
+}
+
+/** One kernel computing the chain outputs `wanted` (indices into `chain`) by `plan`. */
+const emitGroup = (ctx: GpuContext, chain: readonly ElementwiseKernel[], wanted: readonly number[], plan: { steps: number[]; inputs: GpuArray[] }): void => {
+  const { steps, inputs } = plan
+  if (steps.length === 1) return chain[steps[0]!]!.alone()
+  const value = new Map<number, number>(steps.map((i, k) => [i, inputs.length + k]))
+  const body: ChainBody = {
+    inputs: inputs.map((x) => x.dtype),
+    steps: steps.map((i): ChainStep => {
+      const k = chain[i]!
+      const args = k.inputs.map((x) => {
+        const p = producerOf(chain, x)
+        return p !== undefined && value.has(p) ? value.get(p)! : inputs.findIndex((s) => s.buffer === x.buffer && shapesEqual(s.shape, x.shape))
+      })
+      return { op: k.name, gpu: k.expr, dtype: k.output.dtype, args }
+    }),
+    outputs: wanted.map((i) => value.get(i)!),
+  }
+  dispatchChain(ctx, `fused(${describeChain(body)})`, body, inputs, wanted.map((i) => chain[i]!.output), chain[0]!.output.shape)
+}
+
+/**
+ * Live outputs in chain order, grouped greedily into kernels within the binding limit; a later kernel
+ * reads what an earlier one stored instead of recomputing it.
+ */
+const emit = (ctx: GpuContext, chain: readonly ElementwiseKernel[], live: readonly boolean[]): void => {
+  const stored = new Set<number>()
+  let group: number[] = []
+  let plan: ReturnType<typeof fittingPlan>
+  const close = () => {
+    emitGroup(ctx, chain, group, plan!)
+    for (const i of group) stored.add(i)
+    group = []
+  }
+  for (let i = 0; i < chain.length; i++) {
+    if (!live[i]) continue
+    const wider = group.length > 0 ? fittingPlan(chain, [...group, i], stored) : undefined
+    if (group.length > 0 && wider === undefined) close()
+    plan = wider ?? fittingPlan(chain, [i], stored)
+    group.push(i)
+  }
+  if (group.length > 0) close()
+}
+
+export const elementwiseFuser: KernelFuser<ElementwiseKernel> = { accepts, emit }
