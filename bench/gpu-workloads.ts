@@ -8,7 +8,8 @@
  * Memory, per library's own model: fovea runs each repetition in `F.scope` and disposes the returned
  * tensors after readback; tfjs computes inside `tf.tidy` and disposes the outputs after readback; jax-js
  * functions consume their arguments, so long-lived inputs are passed as `.ref` and `data()` consumes the
- * outputs. `leak()` reports what a side holds beyond its inputs after timing.
+ * outputs. `leak()` reports what a side holds beyond its inputs after timing (for fovea: growth across
+ * repetitions).
  */
 import type * as tfType from '@tensorflow/tfjs-core'
 import type * as jaxType from '@jax-js/jax'
@@ -64,19 +65,22 @@ export type GpuWorkload = {
  * (not constants baked into it); the first run traces and compiles, before anything is timed.
  */
 const foveaSide = (jit: boolean, inputs: readonly F.Tensor[], fn: (...xs: F.Tensor[]) => F.Tensor[]): GpuSide => {
-  const liveAtStart = F.backendInfo().liveBytes ?? 0
   const call = jit ? F.jit(fn) : fn
+  // Live bytes are global to fovea (the eager and jitted sides share them), so a leak is measured as
+  // growth across each repetition after the first (which compiles, and may keep the program's constants).
+  const live = () => F.backendInfo().liveBytes ?? 0
+  let runs = 0
+  let grown = 0
   return {
     run: async () => {
+      const before = live()
       const outs = F.scope(() => call(...inputs))
       const datas = await Promise.all(outs.map(async (t) => (await F.toArray(t)) as Float32Array))
       F.dispose(outs)
+      if (runs++ > 0) grown += live() - before
       return datas
     },
-    leak: () => {
-      const grown = (F.backendInfo().liveBytes ?? 0) - liveAtStart
-      return grown > 0 ? `fovea live GPU bytes grew by ${grown}` : undefined
-    },
+    leak: () => (grown > 0 ? `fovea live GPU bytes grew by ${grown} over ${runs - 1} repetitions` : undefined),
     dispose: () => F.dispose(inputs),
   }
 }
