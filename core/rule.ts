@@ -52,6 +52,11 @@ export type GpuContext = {
    * output (the next other dispatch, readback or submit). Absent where nothing may be deferred.
    */
   readonly defer?: <K extends DeferredKernel>(kernel: K, fuser: KernelFuser<K>) => void
+  /**
+   * The content of a one-element `x` uploaded from the host, as its u32 word (f32 bits, i32, bool 0/1),
+   * when the runtime knows it; such a value may travel in a kernel's uniforms instead of a binding.
+   */
+  readonly hostWord?: (x: GpuArray) => number | undefined
   /** A view of `x` with another shape (same element count and dtype); no copy. */
   readonly reshape: (x: GpuArray, shape: Shape) => GpuArray
   readonly maxWorkgroupsPerDimension: number

@@ -9,25 +9,29 @@
  * The chain's kernels are emitted as few kernels as the binding limit allows: outputs are grouped so
  * each kernel binds at most 8 storage buffers, and each group computes only the steps its outputs need
  * (reading what an earlier group stored rather than computing it again).
- * A group of one step is the op's own unfused kernel. Results are the same as unfused: every step is
- * the op's own WGSL expression, evaluated in f32 as before.
+ * A group of one step is the op's own unfused kernel. Scalars uploaded from the host (the 1.5 of
+ * `x * 1.5`) travel in the fused kernel's uniforms, so they take no binding and do not end a chain.
+ * Results are the same as unfused: every step is the op's own WGSL expression, evaluated as before.
  */
 import type { DeferredKernel, GpuArray, GpuContext, KernelFuser } from '../../core/rule.js'
 import { shapesEqual } from '../../core/shape.js'
-import { type ChainBody, type ChainStep, describeChain, dispatchChain } from '../wgsl/chain.js'
+import { type ChainBody, type ChainStep, chainWords, constantExpr, describeChain, dispatchChain } from '../wgsl/chain.js'
 
 /** An eager elementwise op waiting in the chain: its WGSL expression and its own kernel. */
 export type ElementwiseKernel = DeferredKernel & {
   readonly expr: string
+  /** Per input: its u32 word when it is a host scalar (`GpuContext.hostWord`), else undefined. */
+  readonly words: readonly (number | undefined)[]
   /** Records the op's unfused kernel into `output`. */
   readonly alone: () => void
 }
 
-/** Storage bindings one kernel may use everywhere (WebGPU's guaranteed minimum), and inputs of a chain. */
+/** Storage bindings one kernel may use everywhere (WebGPU's guaranteed minimum), and buffers a chain reads. */
 const MAX_BINDINGS = 8
 const MAX_INPUTS = 6
 /** Steps per chain: bounds the source a chain compiles to (and the work one emission can hold back). */
 const MAX_STEPS = 32
+const UNIFORM_WORDS = 64
 
 /** Which chain kernel computes `x` (when one does), else undefined. */
 const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | undefined => {
@@ -35,29 +39,43 @@ const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | 
   return undefined
 }
 
-/** Buffers the chain reads from outside, as (buffer, shape) operands in first-use order. */
-const externalInputs = (chain: readonly ElementwiseKernel[]): GpuArray[] => {
-  const seen: GpuArray[] = []
+const sameOperand = (a: GpuArray, b: GpuArray): boolean => a.buffer === b.buffer && shapesEqual(a.shape, b.shape)
+
+/** What `chain` reads from outside: buffers (bound, in first-use order) and host scalars (uniform words). */
+const operandsOf = (chain: readonly ElementwiseKernel[]): { inputs: GpuArray[]; constants: GpuArray[]; words: number[] } => {
+  const inputs: GpuArray[] = []
+  const constants: GpuArray[] = []
+  const words: number[] = []
   for (const k of chain) {
-    for (const x of k.inputs) {
-      if (producerOf(chain, x) === undefined && !seen.some((s) => s.buffer === x.buffer && shapesEqual(s.shape, x.shape))) seen.push(x)
-    }
+    k.inputs.forEach((x, j) => {
+      if (producerOf(chain, x) !== undefined) return
+      const word = k.words[j]
+      if (word === undefined) {
+        if (!inputs.some((s) => sameOperand(s, x))) inputs.push(x)
+      } else if (!constants.some((s) => s.buffer === x.buffer)) {
+        constants.push(x)
+        words.push(word)
+      }
+    })
   }
-  return seen
+  return { inputs, constants, words }
 }
 
 const accepts = (chain: readonly ElementwiseKernel[], next: ElementwiseKernel): boolean => {
   if (chain.length >= MAX_STEPS || !shapesEqual(next.output.shape, chain[0]!.output.shape)) return false
   // A chain value is in registers at the domain's shape; a read of its buffer at any other shape waits.
   if (next.inputs.some((x) => producerOf(chain, x) !== undefined && !shapesEqual(x.shape, next.output.shape))) return false
-  return externalInputs([...chain, next]).length <= MAX_INPUTS
+  const { inputs, constants } = operandsOf([...chain, next])
+  return inputs.length <= MAX_INPUTS && chainWords(inputs.length) + constants.length <= UNIFORM_WORDS
 }
 
+type Plan = { readonly steps: number[]; readonly inputs: GpuArray[]; readonly constants: GpuArray[]; readonly words: number[] }
+
 /**
- * The steps (in order) that the outputs `wanted` need, and the buffers they read: values already
- * `stored` by an earlier kernel of this emission are read back rather than recomputed.
+ * The steps (in order) that the outputs `wanted` need, and what they read: values already `stored` by
+ * an earlier kernel of this emission are read back rather than recomputed.
  */
-const planOf = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>): { steps: number[]; inputs: GpuArray[] } => {
+const planOf = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>): Plan => {
   const need = new Set(wanted)
   for (let i = chain.length - 1; i >= 0; i--) {
     if (!need.has(i)) continue
@@ -67,35 +85,45 @@ const planOf = (chain: readonly ElementwiseKernel[], wanted: readonly number[], 
     }
   }
   const steps = [...need].sort((a, b) => a - b)
-  return { steps, inputs: externalInputs(steps.map((i) => chain[i]!)) }
+  return { steps, ...operandsOf(steps.map((i) => chain[i]!)) }
 }
 
 /** The plan for `wanted` within one kernel's bindings: reading stored values if that fits, else recomputing them. */
-const fittingPlan = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>) => {
+const fittingPlan = (chain: readonly ElementwiseKernel[], wanted: readonly number[], stored: ReadonlySet<number>): Plan | undefined => {
+  const fits = (p: Plan) => p.inputs.length + wanted.length <= MAX_BINDINGS
   const reuse = planOf(chain, wanted, stored)
-  if (reuse.inputs.length + wanted.length <= MAX_BINDINGS) return reuse
+  if (fits(reuse)) return reuse
   const recompute = planOf(chain, wanted, new Set())
-  return recompute.inputs.length + wanted.length <= MAX_BINDINGS ? recompute : undefined
+  return fits(recompute) ? recompute : undefined
 }
 
-/** One kernel computing the chain outputs `wanted` (indices into `chain`) by `plan`. */
-const emitGroup = (ctx: GpuContext, chain: readonly ElementwiseKernel[], wanted: readonly number[], plan: { steps: number[]; inputs: GpuArray[] }): void => {
-  const { steps, inputs } = plan
+/**
+ * One kernel computing the chain outputs `wanted` (indices into `chain`) by `plan`. Value numbering of
+ * the body: the bound inputs, then one step per constant, then the chain's steps.
+ */
+const emitGroup = (ctx: GpuContext, chain: readonly ElementwiseKernel[], wanted: readonly number[], plan: Plan): void => {
+  const { steps, inputs, constants, words } = plan
   if (steps.length === 1) return chain[steps[0]!]!.alone()
-  const value = new Map<number, number>(steps.map((i, k) => [i, inputs.length + k]))
+  const first = inputs.length + constants.length
+  const value = new Map<number, number>(steps.map((i, k) => [i, first + k]))
+  const valueOf = (x: GpuArray): number => {
+    const p = producerOf(chain, x)
+    if (p !== undefined && value.has(p)) return value.get(p)!
+    const c = constants.findIndex((s) => s.buffer === x.buffer)
+    return c >= 0 ? inputs.length + c : inputs.findIndex((s) => sameOperand(s, x))
+  }
   const body: ChainBody = {
     inputs: inputs.map((x) => x.dtype),
-    steps: steps.map((i): ChainStep => {
-      const k = chain[i]!
-      const args = k.inputs.map((x) => {
-        const p = producerOf(chain, x)
-        return p !== undefined && value.has(p) ? value.get(p)! : inputs.findIndex((s) => s.buffer === x.buffer && shapesEqual(s.shape, x.shape))
-      })
-      return { op: k.name, gpu: k.expr, dtype: k.output.dtype, args }
-    }),
+    steps: [
+      ...constants.map((x, c): ChainStep => ({ op: 'const', gpu: constantExpr(c, x.dtype), dtype: x.dtype, args: [] })),
+      ...steps.map((i): ChainStep => {
+        const k = chain[i]!
+        return { op: k.name, gpu: k.expr, dtype: k.output.dtype, args: k.inputs.map(valueOf) }
+      }),
+    ],
     outputs: wanted.map((i) => value.get(i)!),
   }
-  dispatchChain(ctx, `fused(${describeChain(body)})`, body, inputs, wanted.map((i) => chain[i]!.output), chain[0]!.output.shape)
+  dispatchChain(ctx, `fused(${describeChain(body)})`, body, inputs, wanted.map((i) => chain[i]!.output), chain[0]!.output.shape, words)
 }
 
 /**
@@ -105,7 +133,7 @@ const emitGroup = (ctx: GpuContext, chain: readonly ElementwiseKernel[], wanted:
 const emit = (ctx: GpuContext, chain: readonly ElementwiseKernel[], live: readonly boolean[]): void => {
   const stored = new Set<number>()
   let group: number[] = []
-  let plan: ReturnType<typeof fittingPlan>
+  let plan: Plan | undefined
   const close = () => {
     emitGroup(ctx, chain, group, plan!)
     for (const i of group) stored.add(i)

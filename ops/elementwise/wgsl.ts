@@ -62,7 +62,7 @@ export const elementwiseGpu = (ctx: GpuContext, name: string, expr: string, inpu
   const o = ctx.alloc(out)
   if (out.shape.reduce((p, d) => p * d, 1) === 0) return o
   const alone = () => dispatchElementwise(ctx, name, expr, inputs, o)
-  if (ctx.defer !== undefined && inputs.length <= 3) ctx.defer({ name, expr, inputs, output: o, alone }, elementwiseFuser)
+  if (ctx.defer !== undefined && inputs.length <= 3) ctx.defer({ name, expr, inputs, output: o, alone, words: inputs.map((x) => ctx.hostWord?.(x)) }, elementwiseFuser)
   else alone()
   return o
 }

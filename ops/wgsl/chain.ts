@@ -6,6 +6,7 @@
  * Value numbering: 0..inputs-1 are the inputs (`x0`, `x1`, …), then one value per step (`t0`, `t1`, …).
  */
 import type { DType } from '../../core/dtype.js'
+import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { type Shape, size } from '../../core/shape.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './broadcast.js'
@@ -63,21 +64,41 @@ ${compute('idx', (k) => `off${k}(idx)`)}
 
 const sources = keyedSourceMemo()
 
+/** Uniform words in a dispatch (the 256-byte block); constants fill it from the top. */
+const UNIFORM_WORDS = 64
+
+/**
+ * The WGSL value of constant `c` of a chain dispatch (see `dispatchChain`), of `dtype`: a step with no
+ * arguments whose expression this is reads the constant from the uniforms, not from a binding.
+ */
+export const constantExpr = (c: number, dtype: DType): string => {
+  const w = `u(${UNIFORM_WORDS - 1 - c}u)`
+  return dtype === 'float32' ? `bitcast<f32>(${w})` : dtype === 'int32' ? `bitcast<i32>(${w})` : w
+}
+
+/** Uniform words a chain dispatch over `inputs` buffers needs at most (the strided variant's), before constants. */
+export const chainWords = (inputs: number): number => 2 + MAX_RANK * (inputs + 1)
+
 /** What determines a chain's source besides the operand kinds: every step's expression, args and dtype. */
 const bodyKey = (body: ChainBody): string =>
   `${body.inputs.join(',')}|${body.steps.map((s) => `${s.gpu}:${s.dtype}(${s.args.join(',')})`).join(';')}|${body.outputs.join(',')}`
 
 /**
  * Records one kernel computing `body` over `domain` from `inputs` (each broadcast into the domain) into
- * `outs`, one per body output, already allocated with the domain's shape.
+ * `outs`, one per body output, already allocated with the domain's shape. `constants` are u32 words the
+ * body's `constantExpr` steps read (at most 64 − `chainWords(inputs)`).
  */
-export const dispatchChain = (ctx: GpuContext, name: string, body: ChainBody, inputs: readonly GpuArray[], outs: readonly GpuArray[], domain: Shape): void => {
+export const dispatchChain = (ctx: GpuContext, name: string, body: ChainBody, inputs: readonly GpuArray[], outs: readonly GpuArray[], domain: Shape, constants: readonly number[] = []): void => {
   const count = size(domain)
   if (count === 0) return
   const flat = flatIndexings(inputs.map((x) => x.shape), domain)
   const uniforms = flat !== undefined
     ? [count, ...indexingWords(flat)]
     : [count, domain.length, ...padShape(domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, domain))]
+  if (constants.length > 0) {
+    if (uniforms.length + constants.length > UNIFORM_WORDS) fail(name, `${constants.length} constants do not fit the uniforms beside ${inputs.length} inputs (internal error)`)
+    uniforms.push(...new Array<number>(UNIFORM_WORDS - uniforms.length - constants.length).fill(0), ...[...constants].reverse())
+  }
   const key = `${bodyKey(body)}|${flat === undefined ? 'strided' : kindsKey(flat)}`
   ctx.dispatch({
     name, code: sources(key, () => source(body, flat)), inputs, outputs: outs, uniforms,

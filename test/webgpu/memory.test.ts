@@ -143,20 +143,24 @@ if (run) {
     })
   })
 
-  test('GPU pressure counts only unscoped tensors: a scoped loop over 16 MiB tensors asks for no collection', async () => {
+  test('GPU pressure counts only unscoped tensors: a scoped loop over 16 MiB tensors adds nothing', async () => {
     await onGpu(async (b) => {
       const x = F.zeros([1 << 22])
-      const before = b.pressureCollections()
-      // 8 iterations x 6 results of 16 MiB: 768 MiB allocated, all released by their scope.
+      const base = b.pressure().unscopedBytes
+      let peak = 0
+      // 8 iterations x 6 results of 16 MiB: 768 MiB allocated, all but the kept result released by the scope.
       for (let i = 0; i < 8; i++) {
         const y = F.scope(() => F.sub(F.mul(F.add(F.mul(x, 1.5), 0.5), F.neg(x)), F.mul(x, x)))
+        peak = Math.max(peak, b.pressure().unscopedBytes - base)
         assert.is((await F.toArray(y))[9], 0)
         F.dispose(y)
       }
-      assert.is(b.pressureCollections(), before, 'no full collection for tensors a scope releases')
-      // Dropped unscoped results are what only a collection frees: 12 x 16 MiB must ask for one.
+      // At most the kept result (finalizers of earlier tests' tensors may lower the count meanwhile).
+      assert.ok(peak <= 1 << 24, `only the kept result counts (peak ${MiB(peak)})`)
+      // Dropped unscoped results are what only a collection frees: 12 x 16 MiB (3 steps of 64 MiB) must ask for one.
+      const before = b.pressure().collections
       for (let i = 0; i < 12; i++) F.add(x, i)
-      assert.ok(b.pressureCollections() > before, 'dropping 192 MiB of unscoped tensors asks for a collection')
+      assert.ok(b.pressure().collections > before, 'dropping 192 MiB of unscoped tensors asks for a collection')
       F.dispose(x)
     })
   })

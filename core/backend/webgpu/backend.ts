@@ -30,8 +30,11 @@ export type WebGpuBackend = Backend & {
   readonly endScope: (keep: readonly Concrete[]) => void
   /** Takes tensors out of every open scope: they live until garbage-collected or disposed. */
   readonly escapeScopes: (xs: readonly Concrete[]) => void
-  /** Full collections asked of V8 so far because unscoped tensors held too many GPU bytes. */
-  readonly pressureCollections: () => number
+  /**
+   * GPU pressure: bytes held by tensors outside every scope (what only a collection frees), and the
+   * full collections asked of V8 so far because they grew too much.
+   */
+  readonly pressure: () => { readonly unscopedBytes: number; readonly collections: number }
 }
 
 /** The adapter's subgroup size range when the binding reports it (Dawn's GPUAdapterInfo.subgroupMinSize/MaxSize). */
@@ -122,6 +125,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     },
     dispatch: runtime.dispatch,
     defer: (kernel, fuser) => runtime.defer(kernel, fuser, ctx),
+    hostWord: (x) => (x.buffer as GpuHandle).word,
     reshape: (x, shape) => {
       if (size(shape) !== size(x.shape)) fail('webgpu', `internal reshape of ${describe(x.shape, x.dtype)} to [${shape.join(',')}]`)
       return { shape, dtype: x.dtype, buffer: x.buffer }
@@ -191,7 +195,7 @@ export const createWebGpuBackend = (gpu: GpuDevice): WebGpuBackend => {
     startProfile: runtime.startProfile,
     stopProfile: runtime.stopProfile,
     release,
-    pressureCollections: pressure.collections,
+    pressure: () => ({ unscopedBytes, collections: pressure.collections() }),
     beginScope: () => void scopes.push([]),
     endScope: (keep) => {
       const created = scopes.pop() ?? []

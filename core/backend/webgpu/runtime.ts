@@ -19,7 +19,12 @@ import type { KernelTime } from '../backend.js'
 import { type Profiler, createProfiler } from './profiler.js'
 
 /** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
-export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly bytes: number }
+/**
+ * `word`: for a one-element buffer uploaded from the host, its content as one u32 word (the f32 bits,
+ * the i32 two's complement, or bool 0/1). Such a buffer is never a kernel's output, so the word stays
+ * true for the buffer's life; a fused kernel may take it from its uniforms instead of binding it.
+ */
+export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly bytes: number; word?: number }
 
 const UNIFORM_BYTES = 256
 const ARENA_SLOTS = 512
@@ -252,6 +257,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     if (data.length > 0) {
       const words = dtype === 'bool' ? Uint32Array.from(data) : data
       device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.length * 4)
+      if (data.length === 1) h.word = new Uint32Array(words.buffer, words.byteOffset, 1)[0]!
     }
     return h
   }
