@@ -11,7 +11,8 @@
  * (reading what an earlier group stored rather than computing it again).
  * A group of one step is the op's own unfused kernel. Scalars uploaded from the host (the 1.5 of
  * `x * 1.5`) travel in the fused kernel's uniforms, so they take no binding and do not end a chain.
- * Results are the same as unfused: every step is the op's own WGSL expression, evaluated as before.
+ * Every step is the op's own WGSL expression, so results are the unfused ones up to rounding: the shader
+ * compiler may contract a multiply and an add into one fma (as in the jit's fused kernels).
  */
 import type { DeferredKernel, GpuArray, GpuContext, KernelFuser } from '../../core/rule.js'
 import { shapesEqual } from '../../core/shape.js'
