@@ -35,39 +35,62 @@ const MAX_STEPS = 32
 const UNIFORM_WORDS = 64
 
 /** Which chain kernel computes `x` (when one does), else undefined. */
-const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | undefined => {
-  for (let i = chain.length - 1; i >= 0; i--) if (chain[i]!.output.buffer === x.buffer) return i
-  return undefined
-}
+const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | undefined => indexOf(chain).producers.get(x.buffer)
 
 const sameOperand = (a: GpuArray, b: GpuArray): boolean => a.buffer === b.buffer && shapesEqual(a.shape, b.shape)
 
-/** What `chain` reads from outside: buffers (bound, in first-use order) and host scalars (uniform words). */
-const operandsOf = (chain: readonly ElementwiseKernel[]): { inputs: GpuArray[]; constants: GpuArray[]; words: number[] } => {
-  const inputs: GpuArray[] = []
-  const constants: GpuArray[] = []
-  const words: number[] = []
-  for (const k of chain) {
-    k.inputs.forEach((x, j) => {
-      if (producerOf(chain, x) !== undefined) return
-      const word = k.words[j]
-      if (word === undefined) {
-        if (!inputs.some((s) => sameOperand(s, x))) inputs.push(x)
-      } else if (!constants.some((s) => s.buffer === x.buffer)) {
-        constants.push(x)
-        words.push(word)
-      }
-    })
+/** What a run of kernels reads from outside: buffers (bound, in first-use order) and host scalars (uniform words). */
+type Operands = { inputs: GpuArray[]; constants: GpuArray[]; words: number[] }
+
+/** Adds what `k` reads from outside `producers` to `into`. */
+const addOperands = (into: Operands, k: ElementwiseKernel, producers: ReadonlyMap<unknown, number>): void => {
+  k.inputs.forEach((x, j) => {
+    if (producers.has(x.buffer)) return
+    const word = k.words[j]
+    if (word === undefined) {
+      if (!into.inputs.some((s) => sameOperand(s, x))) into.inputs.push(x)
+    } else if (!into.constants.some((s) => s.buffer === x.buffer)) {
+      into.constants.push(x)
+      into.words.push(word)
+    }
+  })
+}
+
+/**
+ * A chain's producers and operands, kept per chain array and brought up to date as the runtime appends
+ * to it, so `accepts` costs O(inputs of the next kernel) rather than a walk of the chain.
+ */
+type ChainIndex = { absorbed: number; readonly producers: Map<unknown, number>; readonly operands: Operands }
+
+const indices = new WeakMap<readonly ElementwiseKernel[], ChainIndex>()
+
+const indexOf = (chain: readonly ElementwiseKernel[]): ChainIndex => {
+  let index = indices.get(chain)
+  if (index === undefined) indices.set(chain, (index = { absorbed: 0, producers: new Map(), operands: { inputs: [], constants: [], words: [] } }))
+  for (; index.absorbed < chain.length; index.absorbed++) {
+    const k = chain[index.absorbed]!
+    addOperands(index.operands, k, index.producers)
+    index.producers.set(k.output.buffer, index.absorbed)
   }
-  return { inputs, constants, words }
+  return index
+}
+
+/** The operands of the kernels `steps` of `chain` (values computed by other chain kernels count as read from outside). */
+const operandsOf = (chain: readonly ElementwiseKernel[], steps: readonly number[]): Operands => {
+  const inSteps = new Map(steps.map((i) => [chain[i]!.output.buffer, i]))
+  const into: Operands = { inputs: [], constants: [], words: [] }
+  for (const i of steps) addOperands(into, chain[i]!, inSteps)
+  return into
 }
 
 const accepts = (chain: readonly ElementwiseKernel[], next: ElementwiseKernel): boolean => {
   if (chain.length >= MAX_STEPS || !shapesEqual(next.output.shape, chain[0]!.output.shape)) return false
+  const { producers, operands } = indexOf(chain)
   // A chain value is in registers at the domain's shape; a read of its buffer at any other shape waits.
-  if (next.inputs.some((x) => producerOf(chain, x) !== undefined && !shapesEqual(x.shape, next.output.shape))) return false
-  const { inputs, constants } = operandsOf([...chain, next])
-  return inputs.length <= MAX_INPUTS && chainWords(inputs.length) + constants.length <= UNIFORM_WORDS
+  if (next.inputs.some((x) => producers.has(x.buffer) && !shapesEqual(x.shape, next.output.shape))) return false
+  const grown: Operands = { inputs: [...operands.inputs], constants: [...operands.constants], words: [] }
+  addOperands(grown, next, producers)
+  return grown.inputs.length <= MAX_INPUTS && chainWords(grown.inputs.length) + grown.constants.length <= UNIFORM_WORDS
 }
 
 type Plan = { readonly steps: number[]; readonly inputs: GpuArray[]; readonly constants: GpuArray[]; readonly words: number[] }
@@ -86,7 +109,7 @@ const planOf = (chain: readonly ElementwiseKernel[], wanted: readonly number[], 
     }
   }
   const steps = [...need].sort((a, b) => a - b)
-  return { steps, ...operandsOf(steps.map((i) => chain[i]!)) }
+  return { steps, ...operandsOf(chain, steps) }
 }
 
 /** The plan for `wanted` within one kernel's bindings: reading stored values if that fits, else recomputing them. */

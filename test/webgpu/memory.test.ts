@@ -180,6 +180,23 @@ if (run) {
     })
   })
 
+  test('small released buffers are recycled every 256: a loop of small ops without readback reuses, not creates', async () => {
+    await onGpu(async (b) => {
+      const x = F.ones([16])
+      let peak = 0
+      const created = b.runtime.stats().bindGroupsCreated
+      for (let i = 0; i < 2000; i++) {
+        F.scope(() => void F.sum(F.mul(F.exp(x), 2)))
+        peak = Math.max(peak, b.runtime.pool.pendingCount())
+      }
+      // Checked at each allocation, so at most one iteration's releases (4 buffers) beyond 256.
+      assert.ok(peak <= 260, `${peak} buffers awaited a submit at once`)
+      const perIteration = (b.runtime.stats().bindGroupsCreated - created) / 2000
+      assert.ok(perIteration < 0.5, `${perIteration.toFixed(2)} bind groups created per iteration`)
+      F.dispose(x)
+    })
+  })
+
   test('the pool trims least recently used size classes past its cap and on request', async () => {
     await onGpu(async (b) => {
       const pool = b.runtime.pool

@@ -18,6 +18,8 @@ export type Pool = {
   readonly pooledBytes: () => number
   /** Bytes released since the last `settle` (not reusable yet, still allocated). */
   readonly pendingBytes: () => number
+  /** Buffers released since the last `settle`. */
+  readonly pendingCount: () => number
   /** Destroys free buffers, least recently used size classes first, until at most `keepBytes` remain. */
   readonly trim: (keepBytes?: number) => void
   /** Registers `fn` to be told of each buffer just before the pool destroys it (caches that bind it). */
@@ -92,6 +94,7 @@ export const createPool = (device: GPUDevice, maxPooledBytes = 1 << 30): Pool =>
     liveBytes: () => live,
     pooledBytes: () => pooled,
     pendingBytes: () => pendingTotal,
+    pendingCount: () => pending.length,
     trim,
     onDestroy: (fn) => void destroyListeners.push(fn),
   }

@@ -17,10 +17,10 @@ import { createBindGroupCache } from './bind-groups.js'
 import { type Pool, createPool, createStagingPool } from './pool.js'
 import type { KernelTime } from '../backend.js'
 import { type Profiler, createProfiler } from './profiler.js'
+import { createPending } from './pending.js'
 
-/** A buffer shared by every tensor that views it (a reshape shares its input's handle). */
 /**
- * `word`: for a one-element buffer uploaded from the host, its content as one u32 word (the f32 bits,
+ * A buffer shared by every tensor that views it (a reshape shares its input's handle). `word`: for a one-element buffer uploaded from the host, its content as one u32 word (the f32 bits,
  * the i32 two's complement, or bool 0/1). Such a buffer is never a kernel's output, so the word stays
  * true for the buffer's life; a fused kernel may take it from its uniforms instead of binding it.
  */
@@ -35,6 +35,12 @@ const ARENA_SLOTS = 512
  * pending bounds that memory at the cost of one extra submit per this many released bytes.
  */
 const PENDING_FLUSH_BYTES = 64 << 20
+/**
+ * The same by count: until a submit, every allocation is a fresh buffer, and a fresh buffer costs its
+ * creation and a new bind group for each kernel that binds it (~20 µs each in Dawn's Node binding);
+ * eager loops of small ops release hundreds of buffers between submits.
+ */
+const PENDING_FLUSH_COUNT = 256
 const LOSS_GRACE_MS = 200
 
 /** Resolves to undefined after `ms`, without keeping the process alive. */
@@ -56,8 +62,6 @@ export type Runtime = {
   readonly emitDeferred: () => void
   /** Eager fusion on (the default) or off: when off, each deferred kernel is emitted at once, alone. */
   readonly setDeferral: (on: boolean) => void
-  /** Kernels deferred so far, and the number of chains they were emitted in. */
-  readonly deferStats: () => { deferred: number; chains: number }
   readonly upload: (data: TypedArray, dtype: DType, op?: string) => GpuHandle
   readonly download: (h: GpuHandle, count: number, dtype: DType) => Promise<TypedArray>
   readonly flush: () => void
@@ -165,44 +169,9 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     return h
   }
 
-  // Eager fusion: consecutive deferred kernels wait here until something reads their outputs. The chain
-  // holds a reference to every buffer it reads from outside (so a scope may end meanwhile), but none to
-  // its outputs: an output whose last reference is gone by emission time is never written.
-  type Chain = { readonly fuser: KernelFuser<DeferredKernel>; readonly ctx: GpuContext; readonly kernels: DeferredKernel[]; readonly held: GpuHandle[]; readonly produced: Set<unknown> }
-  let chain: Chain | undefined
-  let deferral = true
-  let deferred = 0
-  let chains = 0
-
-  const emitDeferred = (): void => {
-    const c = chain
-    if (c === undefined) return
-    chain = undefined
-    chains++
-    try {
-      // On a lost device nothing is emitted: the operation that asked fails with the loss instead.
-      if (gpu.failure() !== undefined) return
-      c.fuser.emit(c.ctx, c.kernels, c.kernels.map((k) => (k.output.buffer as GpuHandle).refs > 0))
-    } finally {
-      for (const h of c.held) releaseHandle(h)
-    }
-  }
-
-  const defer = <K extends DeferredKernel>(kernel: K, fuser: KernelFuser<K>, ctx: GpuContext): void => {
-    checkDevice(gpu, kernel.name)
-    if (chain !== undefined && (chain.fuser !== fuser || !fuser.accepts(chain.kernels as unknown as K[], kernel))) emitDeferred()
-    const c = (chain ??= { fuser: fuser as unknown as KernelFuser<DeferredKernel>, ctx, kernels: [], held: [], produced: new Set() })
-    for (const x of kernel.inputs) {
-      if (c.produced.has(x.buffer)) continue
-      const h = handleOf(x)
-      h.refs++
-      c.held.push(h)
-    }
-    c.produced.add(kernel.output.buffer)
-    c.kernels.push(kernel)
-    deferred++
-    if (!deferral) emitDeferred()
-  }
+  // Eager fusion: deferred kernels wait in `pending` until the next dispatch, readback or submit.
+  const pending = createPending(handleOf, (h) => releaseHandle(h), () => gpu.failure() !== undefined)
+  const emitDeferred = pending.emit
 
   const dispatch = (kernel: GpuKernel): void => {
     emitDeferred()
@@ -245,7 +214,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
 
   const allocHandle = (bytes: number, op = 'webgpu'): GpuHandle => {
     checkBindingSize(gpu, op, bytes)
-    if (pool.pendingBytes() >= PENDING_FLUSH_BYTES) flush()
+    if (pool.pendingBytes() >= PENDING_FLUSH_BYTES || pool.pendingCount() >= PENDING_FLUSH_COUNT) flush()
     const buffer = pool.acquire(bytes)
     const h = { buffer, refs: 1, bytes }
     owned.add(h)
@@ -315,13 +284,12 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     },
     releaseHandle,
     dispatch,
-    defer,
     emitDeferred,
-    setDeferral: (on) => {
-      emitDeferred()
-      deferral = on
+    defer: (kernel, fuser, ctx) => {
+      checkDevice(gpu, kernel.name)
+      pending.defer(kernel, fuser, ctx)
     },
-    deferStats: () => ({ deferred, chains }),
+    setDeferral: pending.setEnabled,
     upload,
     download,
     flush,
@@ -341,6 +309,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
       return p === undefined ? Promise.resolve([]) : p.finish()
     },
     recordKernels: (fn) => {
+      emitDeferred()
       const outer = recording
       const mine: string[] = []
       recording = mine
