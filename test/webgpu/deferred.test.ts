@@ -135,6 +135,17 @@ if (run) {
     }))
   })
 
+  test('jit lower() counts only its own kernels, not eager work still pending before it', async () => {
+    await onGpu(async () => {
+      const x = randn([64, 64], 40)
+      const f = F.jit((v: Tensor) => F.sum(F.exp(F.matmul(v, v)), 1))
+      const alone = f.lower(x).kernels
+      const pending = F.mul(F.add(x, 1), 2)
+      assert.is(f.lower(x).kernels, alone)
+      assert.is((await F.toArray(pending))[0], Math.fround(Math.fround((await F.toArray(x))[0]! + 1) * 2))
+    })
+  })
+
   test('inputs released before the chain is emitted (a scope ending first) are kept until it is', async () => {
     await onGpu(async (b) => {
       const y = F.scope(() => {
