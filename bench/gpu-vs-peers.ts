@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import * as F from '../index.js'
-import { formatTable, maxAbs, maxAbsDiff, parseCli } from './harness.js'
+import { collect, formatTable, maxAbs, maxAbsDiff, parseCli } from './harness.js'
 import { type AdapterInfo, type PeerName, installNavigatorGpu, setUpJaxWebgpu, setUpTfjsWebgpu } from './gpu-setup.js'
 import { type GpuSide, type GpuWorkload, type Libraries, type LibraryName, gpuWorkloads } from './gpu-workloads.js'
 
@@ -82,7 +82,7 @@ const peers = peersFromCli()
 const onlyIds = parseCli(argv, { reps: 1, warmup: 0, out: '' }).only
 const defaultPeerSet = peers.length === defaultPeers.length && peers.every((p) => defaultPeers.includes(p))
 const suffix = [onlyIds === null ? '' : `.only-${onlyIds.join('-')}`, defaultPeerSet ? '' : `.peers-${peers.join('-') || 'none'}`].join('')
-const cli = parseCli(argv, { reps: 3, warmup: 1, out: resolve(here, `results/gpu-vs-peers${suffix}.json`) })
+const cli = parseCli(argv, { reps: 7, warmup: 1, out: resolve(here, `results/gpu-vs-peers${suffix}.json`) })
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits))
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!
@@ -115,8 +115,6 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-/** A full collection before each timed repetition (node --expose-gc) keeps one run's garbage out of the next. */
-const collect = (): void => (globalThis as { gc?: () => void }).gc?.()
 
 /**
  * Builds every side and runs it once (its output is the agreement check; the run also compiles its

@@ -4,6 +4,7 @@
  * queued GPU command buffer) is always inside the measured interval.
  */
 import { performance } from 'node:perf_hooks'
+import { collector } from '../core/backend/webgpu/pressure.js'
 
 export type Timing = { readonly medianMs: number; readonly minMs: number; readonly samplesMs: readonly number[] }
 
@@ -15,11 +16,12 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-/** A full collection between repetitions (when node runs with --expose-gc) keeps one run's garbage out of the next run's time. */
-const collect = (): void => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (typeof gc === 'function') gc()
-}
+/**
+ * A full collection between repetitions keeps one run's garbage (a peer's 16 MiB readbacks) out of the
+ * next run's time; without it a major GC lands inside whichever repetition is running (seen: 25 → 97 ms).
+ * Obtained as fovea's GPU-pressure collector is, so no --expose-gc flag is needed.
+ */
+export const collect = (): void => collector()?.()
 
 /** Runs `run` `warmup` times untimed, then `reps` times timed; returns median and min in ms. */
 export const timeAsync = async (run: () => Promise<unknown>, { warmup, reps }: TimingOptions): Promise<Timing> => {

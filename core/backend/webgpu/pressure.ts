@@ -11,7 +11,8 @@ import vm from 'node:vm'
 
 let collect: (() => void) | undefined | null
 
-const collector = (): (() => void) | null => {
+/** V8's full collection (`gc()`), obtained once without a command-line flag; null where V8 refuses. */
+export const collector = (): (() => void) | null => {
   if (collect === undefined) {
     try {
       v8.setFlagsFromString('--expose-gc')
