@@ -1,10 +1,32 @@
-import { test } from 'uvu'
+import { test as uvuTest } from 'uvu'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { randn, uniform } from '../util/check.js'
+import { webgpuBackend } from '../../core/backend/registry.js'
+import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
 const run = await gpuAvailable('elementwise')
+
+/**
+ * Every check runs twice: with eager fusion (ops join fused chains, ops/elementwise/deferred.ts) and
+ * without it, so each op's own unfused kernel is checked against the CPU too.
+ */
+const modes = [['fused chains', true], ['one kernel per op', false]] as const
+
+const test = (name: string, body: () => Promise<void>): void => {
+  for (const [mode, fusion] of modes) {
+    uvuTest(`${name} [${mode}]`, async () => {
+      const b = (await webgpuBackend()) as WebGpuBackend
+      b.runtime.setDeferral(fusion)
+      try {
+        await body()
+      } finally {
+        b.runtime.setDeferral(true)
+      }
+    })
+  }
+}
 
 const unary: [string, (x: Tensor) => Tensor, 'any' | 'pos'][] = [
   ['neg', F.neg, 'any'], ['abs', F.abs, 'any'], ['sign', F.sign, 'any'], ['exp', F.exp, 'any'], ['log', F.log, 'pos'],
@@ -77,4 +99,4 @@ if (run) {
   })
 }
 
-test.run()
+uvuTest.run()
