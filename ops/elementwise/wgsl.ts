@@ -10,7 +10,7 @@ import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
 import { elementwiseFuser } from './deferred.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from '../wgsl/broadcast.js'
-import { MAX_RANK, PER_THREAD, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, PER_THREAD, flatLoop, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
@@ -28,13 +28,8 @@ const source = (expr: string, dtypes: readonly DType[], out: DType, flat: readon
 ${mathHelpers}
 ${bindings}
 ${main1d()}
-  let n = u(0u);
-  for (var q = 0u; q < ${PER_THREAD}u; q++) {
-    let i = idx * ${PER_THREAD}u + q;
-    if (i >= n) { return; }
-${loads}
-    O[i] = ${expr};
-  }
+${flatLoop(`${loads}
+    O[i] = ${expr};`)}
 }`
   }
   const offsets = dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')

@@ -10,7 +10,7 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { type Shape, size } from '../../core/shape.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './broadcast.js'
-import { MAX_RANK, PER_THREAD, broadcastStridesPadded, grid1d, keyedSourceMemo, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './prelude.js'
+import { MAX_RANK, PER_THREAD, broadcastStridesPadded, flatLoop, grid1d, keyedSourceMemo, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './prelude.js'
 
 /** One operation: `gpu` is a WGSL expression in `a, b, c`, bound to the values `args` in order. */
 export type ChainStep = { readonly op: string; readonly args: readonly number[]; readonly gpu: string; readonly dtype: DType }
@@ -46,12 +46,7 @@ ${body.outputs.map((o, j) => `    O${j}[${i}] = ${valueName(body, o)};`).join('\
   if (flat !== undefined) {
     return `${header}
 ${main1d()}
-  let n = u(0u);
-  for (var q = 0u; q < ${PER_THREAD}u; q++) {
-    let i = idx * ${PER_THREAD}u + q;
-    if (i >= n) { return; }
-${compute('i', (k) => indexExpr(flat[k]!, k, 'i'))}
-  }
+${flatLoop(compute('i', (k) => indexExpr(flat[k]!, k, 'i')))}
 }`
   }
   return `${header}

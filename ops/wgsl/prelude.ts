@@ -40,6 +40,22 @@ export const WORKGROUP = 256
 
 /** Elements per invocation in flat elementwise kernels: fewer, fatter invocations amortise per-invocation cost. */
 export const PER_THREAD = 4
+
+/**
+ * The loop of a flat elementwise kernel (inside `main1d`, n = the element count at uniform word 0):
+ * invocation idx takes elements idx, idx + L, idx + 2L, idx + 3L for L = ⌈n / PER_THREAD⌉, so at each
+ * step neighbouring invocations touch neighbouring elements — coalesced on a GPU, and contiguous vector
+ * loads on a CPU adapter that runs invocations as SIMD lanes (4 consecutive elements per invocation made
+ * every load a strided gather there). `body` sees the element index `i`.
+ */
+export const flatLoop = (body: string): string => `  let n = u(0u);
+  let lanes = (n + ${PER_THREAD - 1}u) / ${PER_THREAD}u;
+  if (idx >= lanes) { return; }
+  for (var q = 0u; q < ${PER_THREAD}u; q++) {
+    let i = idx + q * lanes;
+    if (i >= n) { return; }
+${body}
+  }`
 export const MAX_RANK = 8
 
 /** The WGSL storage type of a dtype (bool is one u32 per element). */
