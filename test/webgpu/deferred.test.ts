@@ -6,22 +6,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
-import { webgpuBackend } from '../../core/backend/registry.js'
 import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { randn } from '../util/check.js'
 import { lastJson, runChild } from './child.js'
-import { expectParity, gpuAvailable } from './gpu.js'
+import { expectParity, gpuAvailable, onGpu } from './gpu.js'
 
 const run = await gpuAvailable('deferred')
-
-const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<void> => {
-  await F.setBackend('webgpu')
-  try {
-    await body((await webgpuBackend()) as WebGpuBackend)
-  } finally {
-    await F.setBackend('cpu')
-  }
-}
 
 /** Kernels `fn` dispatches, with everything it left pending emitted. */
 const dispatchesOf = (b: WebGpuBackend, fn: () => unknown): number => {

@@ -7,9 +7,20 @@ import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { webgpuBackend } from '../../core/backend/registry.js'
+import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { type Tolerance, assertClose } from '../util/check.js'
 
 let reported = false
+
+/** Runs `body` with WebGPU as the backend (given the backend record) and restores the CPU backend afterwards. */
+export const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<void> => {
+  await F.setBackend('webgpu')
+  try {
+    await body((await webgpuBackend()) as WebGpuBackend)
+  } finally {
+    await F.setBackend('cpu')
+  }
+}
 
 /** True when WebGPU can run here. Otherwise prints one line (or throws when the GPU is required). */
 export const gpuAvailable = async (suite: string): Promise<boolean> => {

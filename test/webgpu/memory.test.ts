@@ -14,27 +14,15 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
-import { webgpuBackend } from '../../core/backend/registry.js'
-import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { sizeClass } from '../../core/backend/webgpu/pool.js'
 import { rejectsFovea, throwsFovea } from '../util/check.js'
 import { lastJson, runChild } from './child.js'
-import { gpuAvailable } from './gpu.js'
+import { gpuAvailable, onGpu } from './gpu.js'
 
 const run = await gpuAvailable('memory')
 
 const live = (): number => F.backendInfo().liveBytes
 const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(2)} MiB`
-
-/** Runs `body` on the WebGPU backend and restores the CPU backend afterwards. */
-const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<void> => {
-  await F.setBackend('webgpu')
-  try {
-    await body((await webgpuBackend()) as WebGpuBackend)
-  } finally {
-    await F.setBackend('cpu')
-  }
-}
 
 // Child: 25,000 dropped results of `add` on 4 KiB tensors, awaiting every 100 ops; then 15,000 more
 // with 50 MB of live JS objects (a program that holds data). Reports the ops at which live bytes fell

@@ -7,23 +7,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
-import { webgpuBackend } from '../../core/backend/registry.js'
-import type { WebGpuBackend } from '../../core/backend/webgpu/backend.js'
 import { sizeClass } from '../../core/backend/webgpu/pool.js'
 import { rejectsFovea, throwsFovea } from '../util/check.js'
 import { lastJson, runChild } from './child.js'
-import { expectParity, gpuAvailable } from './gpu.js'
+import { expectParity, gpuAvailable, onGpu } from './gpu.js'
 
 const run = await gpuAvailable('runtime')
-
-const onGpu = async (body: (b: WebGpuBackend) => Promise<void> | void): Promise<void> => {
-  await F.setBackend('webgpu')
-  try {
-    await body((await webgpuBackend()) as WebGpuBackend)
-  } finally {
-    await F.setBackend('cpu')
-  }
-}
 
 /** Environment that hides every Vulkan driver from Dawn (the loader reads only this ICD list). */
 const noDriver = { VK_ICD_FILENAMES: '/nonexistent', VK_DRIVER_FILES: '/nonexistent' }
