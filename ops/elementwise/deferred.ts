@@ -16,7 +16,7 @@
  */
 import type { DeferredKernel, GpuArray, GpuContext, KernelFuser } from '../../core/rule.js'
 import { shapesEqual } from '../../core/shape.js'
-import { type ChainBody, type ChainStep, chainWords, constantExpr, describeChain, dispatchChain } from '../wgsl/chain.js'
+import { type ChainBody, type ChainStep, UNIFORM_WORDS, chainWords, constantExpr, describeChain, dispatchChain } from '../wgsl/chain.js'
 
 /** An eager elementwise op waiting in the chain: its WGSL expression and its own kernel. */
 export type ElementwiseKernel = DeferredKernel & {
@@ -32,7 +32,6 @@ const MAX_BINDINGS = 8
 const MAX_INPUTS = 6
 /** Steps per chain: bounds the source a chain compiles to (and the work one emission can hold back). */
 const MAX_STEPS = 32
-const UNIFORM_WORDS = 64
 
 /** Which chain kernel computes `x` (when one does), else undefined. */
 const producerOf = (chain: readonly ElementwiseKernel[], x: GpuArray): number | undefined => indexOf(chain).producers.get(x.buffer)

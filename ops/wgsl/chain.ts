@@ -60,7 +60,7 @@ ${compute('idx', (k) => `off${k}(idx)`)}
 const sources = keyedSourceMemo()
 
 /** Uniform words in a dispatch (the 256-byte block); constants fill it from the top. */
-const UNIFORM_WORDS = 64
+export const UNIFORM_WORDS = 64
 
 /**
  * The WGSL value of constant `c` of a chain dispatch (see `dispatchChain`), of `dtype`: a step with no
