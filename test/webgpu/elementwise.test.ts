@@ -43,6 +43,10 @@ if (run) {
     })
   }
 
+  test('every float unary op on NaN, ±Infinity, -0 and 1e-30 matches the cpu (NaN stays NaN)', async () => {
+    await expectParity(() => unary.map(([, f]) => f(F.tensor([NaN, Infinity, -Infinity, -0, 1e-30]))), { rtol: 1e-6, atol: 0 })
+  })
+
   test('integer and bool unary ops match exactly', async () => {
     await expectParity(() => {
       const i = F.tensor([-3, 0, 7, -2147483647], { dtype: 'int32' })
