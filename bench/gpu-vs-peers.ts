@@ -115,7 +115,6 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-
 /**
  * Builds every side and runs it once (its output is the agreement check; the run also compiles its
  * kernels), then warms up and times the sides in rounds — repetition r runs every side once, starting

@@ -17,7 +17,6 @@ import { type FoldSpec, extremumFold, prodFold, sumFold } from './reduce/wgsl.js
 import { type ChainBody, stepStatements, valueDType, valueName } from './wgsl/chain.js'
 import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from './wgsl/prelude.js'
 
-
 export type FusedReduceParams = { readonly chain: string; readonly reduce: string; readonly domain: Shape; readonly axes: readonly number[] }
 
 type Hidden = { readonly body: ChainBody; readonly rule: AnyRule; readonly chainCpu: (inputs: readonly CpuArray[]) => TypedArray }

@@ -16,7 +16,7 @@ import type { CpuArray, GpuArray, GpuContext, Rule } from '../core/rule.js'
 import { type Shape, shapesEqual, size } from '../core/shape.js'
 import { broadcastStrides, compileLoop, forEachRow } from './elementwise/kernels.js'
 import { elementwiseExprs } from './elementwise/exprs.js'
-import { type ChainBody, type ChainStep, describeChain, dispatchChain, valueDType, valueName } from './wgsl/chain.js'
+import { type ChainBody, type ChainStep, MAX_BINDINGS, MAX_INPUTS, describeChain, dispatchChain, valueDType, valueName } from './wgsl/chain.js'
 import { stopGradientRule } from './transforms.js'
 import { fusedReduceParams, fusedReduceRule, prologueFolds } from './fusion-reduce.js'
 import { MAX_RANK } from './wgsl/prelude.js'
@@ -87,10 +87,6 @@ export const fusedRule: Rule<FusedParams> = {
 }
 
 // ---- the pass ----
-
-/** Storage bindings one kernel may use everywhere (WebGPU's guaranteed minimum), and inputs of a group. */
-const MAX_BINDINGS = 8
-const MAX_INPUTS = 6
 
 type Group = { members: Eqn[]; domain: Shape }
 

@@ -16,7 +16,7 @@
  */
 import type { DeferredKernel, GpuArray, GpuContext, KernelFuser } from '../../core/rule.js'
 import { shapesEqual } from '../../core/shape.js'
-import { type ChainBody, type ChainStep, UNIFORM_WORDS, chainWords, constantExpr, describeChain, dispatchChain } from '../wgsl/chain.js'
+import { type ChainBody, type ChainStep, MAX_BINDINGS, MAX_INPUTS, UNIFORM_WORDS, chainWords, constantExpr, describeChain, dispatchChain } from '../wgsl/chain.js'
 
 /** An eager elementwise op waiting in the chain: its WGSL expression and its own kernel. */
 export type ElementwiseKernel = DeferredKernel & {
@@ -27,9 +27,6 @@ export type ElementwiseKernel = DeferredKernel & {
   readonly alone: () => void
 }
 
-/** Storage bindings one kernel may use everywhere (WebGPU's guaranteed minimum), and buffers a chain reads. */
-const MAX_BINDINGS = 8
-const MAX_INPUTS = 6
 /** Steps per chain: bounds the source a chain compiles to (and the work one emission can hold back). */
 const MAX_STEPS = 32
 

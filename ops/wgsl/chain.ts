@@ -59,6 +59,13 @@ ${compute('idx', (k) => `off${k}(idx)`)}
 
 const sources = keyedSourceMemo()
 
+/**
+ * Storage bindings one chain kernel may use (WebGPU's guaranteed minimum per stage), and how many of them
+ * a chain may spend on inputs (the rest are its outputs).
+ */
+export const MAX_BINDINGS = 8
+export const MAX_INPUTS = 6
+
 /** Uniform words in a dispatch (the 256-byte block); constants fill it from the top. */
 export const UNIFORM_WORDS = 64
 

@@ -20,9 +20,10 @@ import { type Profiler, createProfiler } from './profiler.js'
 import { createPending } from './pending.js'
 
 /**
- * A buffer shared by every tensor that views it (a reshape shares its input's handle). `word`: for a one-element buffer uploaded from the host, its content as one u32 word (the f32 bits,
- * the i32 two's complement, or bool 0/1). Such a buffer is never a kernel's output, so the word stays
- * true for the buffer's life; a fused kernel may take it from its uniforms instead of binding it.
+ * A buffer shared by every tensor that views it (a reshape shares its input's handle). `word`: for a
+ * one-element buffer uploaded from the host, its content as one u32 word (the f32 bits, the i32 two's
+ * complement, or bool 0/1). Such a buffer is never a kernel's output, so the word stays true for the
+ * buffer's life; a fused kernel may take it from its uniforms instead of binding it.
  */
 export type GpuHandle = { readonly buffer: GPUBuffer; refs: number; readonly bytes: number; word?: number }
 
