@@ -5,6 +5,7 @@
  * callback, and surface as FoveaErrors on the next operation.
  */
 import { fail } from '../../errors.js'
+import { quietly } from './quiet-wait.js'
 
 export type GpuDevice = {
   readonly device: GPUDevice
@@ -50,14 +51,14 @@ export const acquireDevice = async (): Promise<GpuDevice | string> => {
   }
   Object.assign(globalThis, webgpu.globals)
   const gpu = webgpu.create([])
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
+  const adapter = await quietly(gpu.requestAdapter({ powerPreference: 'high-performance' }))
   if (adapter === null) {
     return 'Dawn found no WebGPU adapter (no GPU driver; on Linux without a GPU run `bash scripts/install-vulkan.sh` for Mesa\'s lavapipe)'
   }
   const requiredLimits: Record<string, number> = {}
   for (const name of wantedLimits) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name]!
   const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f)) as GPUFeatureName[]
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures })
+  const device = await quietly(adapter.requestDevice({ requiredLimits, requiredFeatures }))
   let lost: string | undefined
   let reported: string | undefined
   // Every loss counts, `destroyed` included: a destroyed device silently ignores commands and aborts

@@ -6,6 +6,7 @@
  */
 import { fail } from '../../errors.js'
 import type { KernelTime } from '../backend.js'
+import { quietly } from './quiet-wait.js'
 
 export type Profiler = {
   /** Timestamp writes for the pass of the next dispatch, named `name`. */
@@ -32,7 +33,7 @@ export const createProfiler = (device: GPUDevice): Profiler => {
   const reads: Promise<KernelTime[]>[] = []
 
   const read = async (batch: { names: string[]; staging: GPUBuffer }): Promise<KernelTime[]> => {
-    await batch.staging.mapAsync(GPUMapMode.READ)
+    await quietly(batch.staging.mapAsync(GPUMapMode.READ))
     const stamps = new BigInt64Array(batch.staging.getMappedRange().slice(0, 16 * batch.names.length))
     batch.staging.destroy()
     return batch.names.map((name, i) => ({ name, ms: Math.max(0, Number(stamps[2 * i + 1]! - stamps[2 * i]!)) / 1e6 }))

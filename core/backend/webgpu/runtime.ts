@@ -18,6 +18,7 @@ import { type Pool, createPool, createStagingPool } from './pool.js'
 import type { KernelTime } from '../backend.js'
 import { type Profiler, createProfiler } from './profiler.js'
 import { createPending } from './pending.js'
+import { quietly } from './quiet-wait.js'
 
 /**
  * A buffer shared by every tensor that views it (a reshape shares its input's handle). `word`: for a
@@ -247,7 +248,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
     // device that dies mid-flight: race it with the loss so the caller gets the reason.
     let failed = await new Promise<string | undefined>((resolve) => {
       readers.add(resolve)
-      buffer.mapAsync(GPUMapMode.READ, 0, bytes).then(() => undefined, (e: Error) => `mapping the readback buffer failed (${e.name}${e.message ? `: ${e.message}` : ''})`)
+      quietly(buffer.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => undefined, (e: Error) => `mapping the readback buffer failed (${e.name}${e.message ? `: ${e.message}` : ''})`)
         .then((r) => {
           readers.delete(resolve)
           resolve(r)
