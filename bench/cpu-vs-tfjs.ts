@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import * as F from '../index.js'
-import { type Timing, formatTable, maxAbs, maxAbsDiff, parseCli, timeAsync } from './harness.js'
+import { type Timing, commandLine, formatTable, maxAbs, maxAbsDiff, parseCli, timeAsync } from './harness.js'
 import { setUpTfjsCpu } from './tfjs-setup.js'
 import { workloads } from './workloads.js'
 
@@ -89,7 +89,7 @@ const main = async (): Promise<void> => {
       tfjs: tf.version_core,
       warmup: cli.warmup,
       reps: cli.reps,
-      command: `tsx bench/cpu-vs-tfjs.ts ${argv.join(' ')}`.trim(),
+      command: commandLine('bench/cpu-vs-tfjs.ts', argv),
       workloads: results,
     }
     mkdirSync(dirname(cli.out), { recursive: true })

@@ -14,7 +14,7 @@ import os from 'node:os'
 import { dirname } from 'node:path'
 import * as F from '../index.js'
 import type { Tensor } from '../index.js'
-import { type Timing, formatTable, maxAbsDiff, parseCli, timeAsync } from './harness.js'
+import { type Timing, commandLine, formatTable, maxAbsDiff, parseCli, timeAsync } from './harness.js'
 import { type AdapterInfo, installNavigatorGpu } from './gpu-setup.js'
 import { IMAGE, clusteredHostBoxes, foveaNms, roiInputs, rpnInputs, rpnProposals } from './detection-workloads.js'
 
@@ -180,7 +180,7 @@ const main = async (): Promise<void> => {
       benchmark: 'detection', date: new Date().toISOString(), adapter, foveaAdapter, node: process.version,
       platform: `${os.platform()} ${os.arch()}`, cpu: os.cpus()[0]?.model ?? 'unknown', cpuCount: os.cpus().length,
       loadAverageAtStart: loadAtStart, tfjs: tf?.version_core ?? null, warmup: cli.warmup, reps: cli.reps,
-      command: `tsx bench/detection.ts ${argv.join(' ')}`.trim(), workloads: rows,
+      command: commandLine('bench/detection.ts', argv), workloads: rows,
     }
     mkdirSync(dirname(cli.out), { recursive: true })
     writeFileSync(cli.out, `${JSON.stringify(report, null, 2)}\n`)

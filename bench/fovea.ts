@@ -19,7 +19,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import * as F from '../index.js'
-import { type Timing, formatTable, maxAbs, maxAbsDiff, parseCli, timeAsync, uniformHost } from './harness.js'
+import { type Timing, commandLine, formatTable, maxAbs, maxAbsDiff, parseCli, timeAsync, uniformHost } from './harness.js'
 import { type HostTensor, foveaResnet18, resnet18HostInput, resnet18HostParams } from './resnet18.js'
 
 /** A workload as fovea sees it: a step over tensor arguments, and those arguments. */
@@ -210,7 +210,7 @@ const main = async (): Promise<void> => {
       benchmark: 'fovea', date: new Date().toISOString(), backend, adapter, node: process.version,
       platform: `${os.platform()} ${os.arch()}`, cpu: os.cpus()[0]?.model ?? 'unknown', cpuCount: os.cpus().length,
       loadAverageAtStart: loadAtStart, warmup: cli.warmup, reps: cli.reps,
-      command: `FOVEA_BACKEND=${process.env.FOVEA_BACKEND ?? ''} tsx bench/fovea.ts ${argv.join(' ')}`.trim(),
+      command: commandLine('bench/fovea.ts', argv),
       workloads: results, hostOverhead: host,
     }
     mkdirSync(dirname(cli.out), { recursive: true })

@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import * as F from '../index.js'
-import { collect, formatTable, maxAbs, maxAbsDiff, parseCli } from './harness.js'
+import { collect, commandLine, formatTable, maxAbs, maxAbsDiff, parseCli } from './harness.js'
 import { type AdapterInfo, type PeerName, installNavigatorGpu, setUpJaxWebgpu, setUpTfjsWebgpu } from './gpu-setup.js'
 import { type GpuSide, type GpuWorkload, type Libraries, type LibraryName, gpuWorkloads } from './gpu-workloads.js'
 
@@ -262,7 +262,7 @@ const main = async (): Promise<void> => {
       peers,
       warmup: cli.warmup,
       reps: cli.reps,
-      command: `tsx bench/gpu-vs-peers.ts ${argv.join(' ')}`.trim(),
+      command: commandLine('bench/gpu-vs-peers.ts', argv),
       workloads: results,
     }
     mkdirSync(dirname(cli.out), { recursive: true })

@@ -102,6 +102,15 @@ export const uniformHost = (seed: number, n: number, lo = -1, hi = 1): Float32Ar
   return out
 }
 
+/**
+ * The command line that reproduces this run: the FOVEA_* settings in the environment (backend, eager
+ * fusion, GPU wait), then `tsx <script> <args>`.
+ */
+export const commandLine = (script: string, argv: readonly string[]): string => {
+  const settings = Object.keys(process.env).filter((k) => k.startsWith('FOVEA_')).sort().map((k) => `${k}=${process.env[k]}`)
+  return [...settings, 'tsx', script, ...argv].join(' ')
+}
+
 export type CliOptions = { readonly only: readonly string[] | null; readonly reps: number; readonly warmup: number; readonly out: string | null }
 
 /** `--only W1,W3`, `--reps N`, `--warmup N`, `--out path.json` (`--out -` writes no file). */
