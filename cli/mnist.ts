@@ -6,8 +6,8 @@
  *   npm start -- --epochs 3 --backend cpu --out output/mnist SOLVER.BASE_LR=0.05
  *
  * Flags: `--epochs N`, `--backend cpu|webgpu` (default: `F.initBackend()` — FOVEA_BACKEND, else WebGPU
- * when a hardware adapter exists, else cpu; a software adapter such as lavapipe is passed over for the
- * faster cpu backend), `--out DIR` (default output/mnist), `--config FILE`; other words are config
+ * when a hardware adapter exists, else cpu; a software adapter such as lavapipe is passed over: it is
+ * barely faster and takes every core), `--out DIR` (default output/mnist), `--config FILE`; other words are config
  * overrides (`KEY=VALUE` or `KEY VALUE`, as detectron2's --opts).
  */
 import { backendInfo, initBackend, setBackend } from '../core/backend/registry.js'
