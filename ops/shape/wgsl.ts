@@ -2,14 +2,14 @@
  * WebGPU layout kernels: a strided gather-copy (transpose, slice, broadcast: every output element reads
  * `base + Σ index_k · stride_k` of the input), a strided scatter-copy (concat, pad: every input element
  * lands at `base + Σ index_k · stride_k` of the output) and a fill. Shapes and strides are uniforms, so
- * each kernel is one shader per dtype.
+ * each kernel is one shader per dtype (the copies also per rank, after collapsing the walk).
  */
 import type { DType } from '../../core/dtype.js'
 import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Shape } from '../../core/shape.js'
 import type { Aval } from '../../core/tensor.js'
-import { MAX_RANK, f32Bits, grid1d, main1d, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, f32Bits, grid1d, keyedSourceMemo, main1d, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const pad8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
 const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
@@ -18,47 +18,85 @@ const checkRank = (op: string, shape: Shape): void => {
   if (shape.length > MAX_RANK) fail(op, `rank ${shape.length} exceeds the WebGPU limit of ${MAX_RANK}`)
 }
 
-// Uniform words: [n, rank, base, shape[8] at 3, strides[8] at 11].
-const gatherSource = (d: DType) => `${uniformBlock}
+/**
+ * The walk of a strided gather with as few axes as possible: size-1 axes dropped, and each axis merged
+ * into the one before it when that one's stride is its stride times its size (the two then walk the
+ * input as one axis). A transpose NCHW → NHWC of one image becomes a 2-D transpose; a slice of whole
+ * rows, one contiguous run.
+ */
+export const collapseWalk = (shape: Shape, strides: readonly number[]): { shape: number[]; strides: number[] } => {
+  const dims: number[] = []
+  const steps: number[] = []
+  for (let k = 0; k < shape.length; k++) {
+    const d = shape[k]!
+    if (d === 1) continue
+    const last = dims.length - 1
+    if (last >= 0 && steps[last] === strides[k]! * d) {
+      dims[last] = dims[last]! * d
+      steps[last] = strides[k]!
+    } else {
+      dims.push(d)
+      steps.push(strides[k]!)
+    }
+  }
+  return { shape: dims, strides: steps }
+}
+
+/**
+ * `fn name(i: u32) -> u32`: Σ idx_k(i) · stride_k for the row-major index i over the shape at uniform
+ * words 3.. with strides at 11.., unrolled for `rank` (a loop over a uniform rank cost lavapipe twice the
+ * time of the unrolled walk, which also spends one division per axis but the outermost).
+ */
+const walkFn = (name: string, rank: number): string => {
+  const steps = Array.from({ length: Math.max(0, rank - 1) }, (_, j) => {
+    const k = rank - 1 - j
+    return `  { let d = u(${3 + k}u); let q = rem / d; off += (rem - q * d) * u(${11 + k}u); rem = q; }`
+  })
+  return `fn ${name}(i: u32) -> u32 {
+  var rem = i;
+  var off = 0u;
+${steps.join('\n')}
+  ${rank > 0 ? 'off += rem * u(11u);' : ''}
+  return off;
+}`
+}
+
+// Uniform words of both copies: [n, rank, base, shape[8] at 3, strides[8] at 11]; one shader per dtype and
+// collapsed rank. The scatter reads the existing output first so the kernel can write into a buffer
+// filled by an earlier dispatch (binding it read_write keeps one layout).
+const copySource = (d: DType, rank: number, scatter: boolean): string => `${uniformBlock}
 ${storageBindings([['X', d]], [['O', d]])}
-${offsetFn('src', 1, 3, 11)}
+${walkFn('walk', rank)}
 ${main1d()}
   if (idx >= u(0u)) { return; }
-  O[idx] = X[u(2u) + src(idx)];
+  ${scatter ? 'O[u(2u) + walk(idx)] = X[idx];' : 'O[idx] = X[u(2u) + walk(idx)];'}
 }`
+const copySources = keyedSourceMemo()
+
+/** Records one strided copy of `n` elements walking `shape` with `strides` (collapsed first). */
+const dispatchCopy = (ctx: GpuContext, op: string, x: GpuArray, o: GpuArray, n: number, shape: Shape, strides: readonly number[], base: number, scatter: boolean): void => {
+  const walk = collapseWalk(shape, strides)
+  const rank = walk.shape.length
+  ctx.dispatch({
+    name: op, code: copySources(`${x.dtype}${rank}${scatter}`, () => copySource(x.dtype, rank, scatter)), inputs: [x], outputs: [o],
+    uniforms: [n, rank, base, ...padShape(walk.shape), ...pad8(walk.strides)], workgroups: grid1d(ctx, n),
+  })
+}
 
 /** out[i] = x[base + Σ idx_k(i) · strides[k]] over `outShape` (strides in elements; may be 0). */
 export const stridedGatherGpu = (ctx: GpuContext, op: string, x: GpuArray, out: Aval, strides: readonly number[], base = 0): GpuArray => {
   checkRank(op, out.shape)
   const o = ctx.alloc(out)
   const n = sizeOf(out.shape)
-  if (n === 0) return o
-  ctx.dispatch({
-    name: op, code: gatherSource(x.dtype), inputs: [x], outputs: [o],
-    uniforms: [n, out.shape.length, base, ...padShape(out.shape), ...pad8(strides)], workgroups: grid1d(ctx, n),
-  })
+  if (n > 0) dispatchCopy(ctx, op, x, o, n, out.shape, strides, base, false)
   return o
 }
-
-// Uniform words: [n, rank, base, shape[8] at 3, strides[8] at 11]. Reads the existing output first so the
-// kernel can write into a buffer filled by an earlier dispatch (binding it read_write keeps one layout).
-const scatterSource = (d: DType) => `${uniformBlock}
-${storageBindings([['X', d]], [['O', d]])}
-${offsetFn('dst', 1, 3, 11)}
-${main1d()}
-  if (idx >= u(0u)) { return; }
-  O[u(2u) + dst(idx)] = X[idx];
-}`
 
 /** Writes every element of `x` to `o[base + Σ idx_k · strides[k]]` (o is written in place). */
 export const stridedScatterGpu = (ctx: GpuContext, op: string, x: GpuArray, o: GpuArray, strides: readonly number[], base = 0): void => {
   checkRank(op, x.shape)
   const n = sizeOf(x.shape)
-  if (n === 0) return
-  ctx.dispatch({
-    name: op, code: scatterSource(x.dtype), inputs: [x], outputs: [o],
-    uniforms: [n, x.shape.length, base, ...padShape(x.shape), ...pad8(strides)], workgroups: grid1d(ctx, n),
-  })
+  if (n > 0) dispatchCopy(ctx, op, x, o, n, x.shape, strides, base, true)
 }
 
 const fillSource = (d: DType) => `${uniformBlock}

@@ -1,9 +1,24 @@
 import { test } from 'uvu'
 import * as F from '../../index.js'
+import * as assert from 'uvu/assert'
+import { collapseWalk } from '../../ops/shape/wgsl.js'
 import { randn } from '../util/check.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
 const run = await gpuAvailable('layout')
+
+test('collapseWalk drops size-1 axes and merges axes that walk the input as one', () => {
+  // NCHW -> NHWC of one image [1,2,3,4] (strides of the view: [24, 4, 1, 12]) is a 2-D transpose.
+  assert.equal(collapseWalk([1, 3, 4, 2], [24, 4, 1, 12]), { shape: [12, 2], strides: [1, 12] })
+  // Whole rows of a [10, 8] slice: one contiguous run; every-other row: two axes.
+  assert.equal(collapseWalk([3, 8], [8, 1]), { shape: [24], strides: [1] })
+  assert.equal(collapseWalk([3, 8], [16, 1]), { shape: [3, 8], strides: [16, 1] })
+  // Broadcast axes (stride 0) merge with each other, not with a real axis.
+  assert.equal(collapseWalk([2, 5, 3, 4], [12, 0, 4, 1]), { shape: [2, 5, 12], strides: [12, 0, 1] })
+  assert.equal(collapseWalk([5, 6], [0, 0]), { shape: [30], strides: [0] })
+  // A single element walks nothing.
+  assert.equal(collapseWalk([1, 1], [3, 1]), { shape: [], strides: [] })
+})
 
 if (run) {
   test('reshape, broadcastTo and transpose (incl. rank 5 and zero-size)', async () => {
@@ -13,6 +28,12 @@ if (run) {
     })
     await expectParity(() => F.transpose(randn([2, 3, 1, 4, 5], 2), [4, 2, 0, 3, 1]))
     await expectParity(() => F.transpose(F.zeros([0, 3])))
+    // Walks that collapse to ranks 0 to 3: NCHW -> NHWC, a batch of them, a one-element tensor, int32.
+    await expectParity(() => {
+      const x = randn([1, 6, 5, 7], 6)
+      const b = randn([3, 4, 2, 5], 7)
+      return [F.transpose(x, [0, 2, 3, 1]), F.transpose(b, [0, 2, 3, 1]), F.transpose(randn([1, 1], 8)), F.transpose(F.reshape(F.arange(24), [2, 3, 4]), [2, 0, 1])]
+    })
   })
 
   test('slice (strided), pad (edge and interior), concat; int32 and bool', async () => {
