@@ -15,11 +15,10 @@ import { zeros } from '../creation.js'
 import { scatterAddRule, takeAlongAxisRule } from '../gather/along-axis.js'
 import { batchFirst } from '../shape/basic.js'
 import { inversePermutation, permuteData } from '../shape/layout.js'
-import { slice } from '../shape/slice.js'
 import { sortGpu } from './wgsl.js'
 
-/** `axis` is normalized. */
-export type SortParams = { readonly axis: number; readonly descending: boolean }
+/** `axis` is normalized; `k`: how many of the sorted entries along it are kept (all for sort, k for topk). */
+export type SortParams = { readonly axis: number; readonly descending: boolean; readonly k: number }
 
 /** Ascending order with NaN after every number; 0 for ties (the caller breaks them by index). */
 const compareAscending = (a: number, b: number): number => {
@@ -29,23 +28,24 @@ const compareAscending = (a: number, b: number): number => {
   return na === (b !== b) ? 0 : na ? 1 : -1
 }
 
-const sortKernel = (x: CpuArray, axis: number, descending: boolean): [TypedArray, Int32Array] => {
+const sortKernel = (x: CpuArray, axis: number, descending: boolean, k: number): [TypedArray, Int32Array] => {
   const r = x.shape.length
   const perm = [...Array.from({ length: r }, (_, i) => i).filter((i) => i !== axis), axis]
-  const movedShape = perm.map((p) => x.shape[p]!)
+  const movedShape = perm.map((p) => (p === axis ? k : x.shape[p]!))
   const rows = axis === r - 1 ? x.data : permuteData(x.data, x.shape, perm)
   const n = x.shape[axis]!
-  const total = size(x.shape)
-  const values = allocate(x.dtype, total)
-  const indices = new Int32Array(total)
+  const count = n === 0 ? 0 : size(x.shape) / n
+  const values = allocate(x.dtype, count * k)
+  const indices = new Int32Array(count * k)
   const order = new Int32Array(n)
   const sign = descending ? -1 : 1
-  for (let start = 0; start < total; start += n) {
+  for (let row = 0; row < count; row++) {
+    const start = row * n
     for (let i = 0; i < n; i++) order[i] = i
     order.sort((i, j) => sign * compareAscending(rows[start + i]!, rows[start + j]!) || i - j)
-    for (let i = 0; i < n; i++) {
-      values[start + i] = rows[start + order[i]!]!
-      indices[start + i] = order[i]!
+    for (let i = 0; i < k; i++) {
+      values[row * k + i] = rows[start + order[i]!]!
+      indices[row * k + i] = order[i]!
     }
   }
   if (axis === r - 1) return [values, indices]
@@ -55,23 +55,27 @@ const sortKernel = (x: CpuArray, axis: number, descending: boolean): [TypedArray
 
 export const sortRule: Rule<SortParams> = {
   name: 'sort',
-  abstractEval: ([x], { axis }) => {
+  abstractEval: ([x], { axis, k }) => {
     normalizeAxis('sort', axis, x!.shape.length)
-    return [{ shape: x!.shape, dtype: x!.dtype }, { shape: x!.shape, dtype: 'int32' }]
+    const n = x!.shape[axis]!
+    if (!Number.isInteger(k) || k < 0 || k > n) fail('sort', `k = ${k} must be an integer in [0, ${n}] for axis ${axis} of ${describeAval(x!)}`)
+    const shape = x!.shape.map((d, a) => (a === axis ? k : d))
+    return [{ shape, dtype: x!.dtype }, { shape, dtype: 'int32' }]
   },
-  cpu: ([x], { axis, descending }) => sortKernel(x!, axis, descending),
+  cpu: ([x], { axis, descending, k }) => sortKernel(x!, axis, descending, k),
   jvp: (_, [t], { axis }, [, indices]) => [t === null ? null : bind1(takeAlongAxisRule, [t, indices!], { axis }), null],
   vjp: ([ct], [x], { axis }, [, indices]) =>
     [ct === null ? null : bind1(scatterAddRule, [zeros(x!.shape, x!.dtype), indices!, ct], { axis })],
-  vmap: ([x], [d], { axis, descending }, n) => [bind(sortRule, [batchFirst(x!, d!, n)], { axis: axis + 1, descending }), [0, 0]],
-  webgpu: (ctx, [x], { axis, descending }) => sortGpu(ctx, x!, axis, descending),
+  vmap: ([x], [d], { axis, descending, k }, n) => [bind(sortRule, [batchFirst(x!, d!, n)], { axis: axis + 1, descending, k }), [0, 0]],
+  webgpu: (ctx, [x], { axis, descending, k }) => sortGpu(ctx, x!, axis, descending, k),
 }
 
 export type SortOptions = { readonly descending?: boolean }
 
 const sortBoth = (op: string, x: Tensor, axis: number, descending: boolean): Tensor[] => {
   if (x.shape.length === 0) fail(op, `cannot sort a scalar ${describeAval(x)}; it has no axis`)
-  return bind(sortRule, [x], { axis: normalizeAxis(op, axis, x.shape.length), descending })
+  const ax = normalizeAxis(op, axis, x.shape.length)
+  return bind(sortRule, [x], { axis: ax, descending, k: x.shape[ax]! })
 }
 
 /**
@@ -96,7 +100,7 @@ export const topk = (x: Tensor, k: number, axis = -1): { values: Tensor; indices
   const ax = normalizeAxis('topk', axis, x.shape.length)
   const n = x.shape[ax]!
   if (!Number.isInteger(k) || k < 0 || k > n) fail('topk', `k = ${k} must be an integer in [0, ${n}] for axis ${ax} of ${describeAval(x)}`)
-  const [values, indices] = sortBoth('topk', x, ax, true)
-  const end = x.shape.map((d, i) => (i === ax ? k : d))
-  return { values: slice(values!, [], end), indices: slice(indices!, [], end) }
+  // One primitive keeps the first k: on WebGPU long rows are then cut down tile by tile, never sorted whole.
+  const [values, indices] = bind(sortRule, [x], { axis: ax, descending: true, k })
+  return { values: values!, indices: indices! }
 }

@@ -46,6 +46,24 @@ if (run) {
     }, exact, 'topk with ties on long rows')
   })
 
+  // Rows past one tile with k up to half a tile take the top-k rounds (best runs of every tile, merged
+  // and cut again); k = 2049 needs 4096-pair runs and sorts whole. The CPU reference sorts every row.
+  test('topk of long rows: tile rounds for k up to half a tile, ties, NaN, middle axis', async () => {
+    const cases: [string, () => F.Tensor, number, number][] = [
+      ['an RPN level, 3 rows of 201,600 (50 -> 13 -> 4 -> 1 tiles)', () => ties([3, 201_600], 30, 1000), 1000, 1],
+      ['one tile and one element', () => randn([2, 4097], 31), 3, 1],
+      ['k = 1', () => randn([2, 9000], 32), 1, 1],
+      ['k = 2048 (runs of half a tile)', () => randn([2, 9000], 33), 2048, 1],
+      ['k = 2049 (sorted whole)', () => randn([2, 9000], 34), 2049, 1],
+      ['along axis 0', () => ties([20_000, 3], 35, 40), 100, 0],
+    ]
+    for (const [what, make, k, axis] of cases) {
+      await expectParity(() => Object.values(F.topk(make(), k, axis)), exact, what)
+    }
+    const withNaN = Float32Array.from({ length: 12_000 }, (_, i) => (i % 997 === 5 ? NaN : Math.sin(i)))
+    await expectParity(() => Object.values(F.topk(F.tensor(withNaN), 20)), exact, 'NaN first, in index order')
+  })
+
   test('non-contiguous inputs and middle axes', async () => {
     await expectParity(() => {
       const x = F.transpose(randn([7, 5, 9], 11), [2, 0, 1])
