@@ -15,7 +15,7 @@ import { reduceProdRule } from './reduce/prod.js'
 import { reduceSumRule } from './reduce/sum.js'
 import { type FoldSpec, extremumFold, prodFold, sumFold } from './reduce/wgsl.js'
 import { type ChainBody, stepStatements, valueDType, valueName } from './wgsl/chain.js'
-import { MAX_RANK, sourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from './wgsl/prelude.js'
+import { MAX_RANK, broadcastWalk, sourceMemo, grid1d, main1d, mathHelpers, offsetFn, storageBindings, uniformBlock } from './wgsl/prelude.js'
 
 export type FusedReduceParams = { readonly chain: string; readonly reduce: string; readonly domain: Shape; readonly axes: readonly number[] }
 
@@ -32,8 +32,8 @@ export const prologueFolds = new Map<AnyRule, (d: DType) => FoldSpec>([
 ])
 
 // Uniform words: [rows, length, rank, domain shape (8) at 3, operand strides (8 each) from 11].
-const source = (body: ChainBody, fold: FoldSpec, out: DType, long: boolean): string => {
-  const offsets = body.inputs.map((_, i) => offsetFn(`off${i}`, 2, 3, 11 + MAX_RANK * i)).join('\n')
+const source = (body: ChainBody, fold: FoldSpec, out: DType, long: boolean, rank: number): string => {
+  const offsets = body.inputs.map((_, i) => offsetFn(`off${i}`, 2, 3, 11 + MAX_RANK * i, rank)).join('\n')
   const load = `fn chain(i: u32) -> ${fold.acc} {
 ${body.inputs.map((_, i) => `  let x${i} = X${i}[off${i}(i)];`).join('\n')}
 ${stepStatements(body, '  ')}
@@ -86,10 +86,12 @@ const fusedReduceGpu = (ctx: GpuContext, inputs: readonly GpuArray[], p: FusedRe
   const rows = size(out.shape)
   if (rows === 0) return o
   const long = length >= 64
-  const uniforms = [rows, length, p.domain.length, ...padShape(p.domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, p.domain))]
+  // The chain reads domain element row·length + j; collapsing the walk keeps that linear order.
+  const walk = broadcastWalk(inputs.map((x) => x.shape), p.domain)
+  const uniforms = [rows, length, ...walk.words]
   ctx.dispatch({
     name: reduceNames(h.body, p.reduce, () => `fusedReduce(${p.reduce}: ${p.chain})`),
-    code: reduceSources(h.body, `${p.reduce}:${resultDType(p)}:${out.dtype}:${long}`, () => source(h.body, prologueFolds.get(h.rule)!(resultDType(p)), out.dtype, long)),
+    code: reduceSources(h.body, `${p.reduce}:${resultDType(p)}:${out.dtype}:${long}:${walk.rank}`, () => source(h.body, prologueFolds.get(h.rule)!(resultDType(p)), out.dtype, long, walk.rank)),
     inputs, outputs: [o], uniforms,
     workgroups: long ? grid1d(ctx, rows, 1) : grid1d(ctx, rows),
   })

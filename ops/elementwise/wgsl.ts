@@ -10,7 +10,7 @@ import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Aval } from '../../core/tensor.js'
 import { elementwiseFuser } from './deferred.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from '../wgsl/broadcast.js'
-import { MAX_RANK, PER_THREAD, flatLoop, keyedSourceMemo, broadcastStridesPadded, grid1d, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, PER_THREAD, broadcastWalk, flatLoop, keyedSourceMemo, grid1d, main1d, mathHelpers, offsetFn, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const NAMES = ['a', 'b', 'c'] as const
 const ARRAYS = ['A', 'B', 'C'] as const
@@ -19,7 +19,7 @@ const ARRAYS = ['A', 'B', 'C'] as const
  * The source of an elementwise kernel over `dtypes` computing `expr` (in a, b, c) into an `out` array:
  * flat when `flat` gives each operand's indexing, strided otherwise.
  */
-const source = (expr: string, dtypes: readonly DType[], out: DType, flat: readonly OperandIndexing[] | undefined): string => {
+const source = (expr: string, dtypes: readonly DType[], out: DType, flat: readonly OperandIndexing[] | undefined, rank: number): string => {
   const bindings = storageBindings(dtypes.map((d, k) => [ARRAYS[k]!, d]), [['O', out]])
   // Uniform words: flat = [n, (inner, extent) per operand]; strided = [n, rank, shape[8], strides_k[8]...].
   if (flat !== undefined) {
@@ -32,7 +32,7 @@ ${flatLoop(`${loads}
     O[i] = ${expr};`)}
 }`
   }
-  const offsets = dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')
+  const offsets = dtypes.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1), rank)).join('\n')
   const loads = dtypes.map((_, k) => `  let ${NAMES[k]} = ${ARRAYS[k]}[off${k}(idx)];`).join('\n')
   return `${uniformBlock}
 ${mathHelpers}
@@ -67,11 +67,10 @@ const dispatchElementwise = (ctx: GpuContext, name: string, expr: string, inputs
   const n = o.shape.reduce((p, d) => p * d, 1)
   const flat = flatIndexings(inputs.map((x) => x.shape), o.shape)
   const dtypes = inputs.map((x) => x.dtype)
-  const uniforms = flat !== undefined
-    ? [n, ...indexingWords(flat)]
-    : [n, o.shape.length, ...padShape(o.shape), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, o.shape))]
-  const key = `${expr}|${dtypes.join(',')}|${o.dtype}|${flat === undefined ? 'strided' : kindsKey(flat)}`
-  ctx.dispatch({ name, code: sources(key, () => source(expr, dtypes, o.dtype, flat)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(n / PER_THREAD) : n) })
+  const walk = flat === undefined ? broadcastWalk(inputs.map((x) => x.shape), o.shape) : undefined
+  const uniforms = walk === undefined ? [n, ...indexingWords(flat!)] : [n, ...walk.words]
+  const key = `${expr}|${dtypes.join(',')}|${o.dtype}|${walk === undefined ? kindsKey(flat!) : `strided${walk.rank}`}`
+  ctx.dispatch({ name, code: sources(key, () => source(expr, dtypes, o.dtype, flat, walk?.rank ?? 0)), inputs, outputs: [o], uniforms, workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(n / PER_THREAD) : n) })
 }
 
 /** Expression converting a value of WGSL type for `from` to `to` with the CPU reference's rules. */

@@ -9,7 +9,7 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Shape } from '../../core/shape.js'
 import type { Aval } from '../../core/tensor.js'
-import { MAX_RANK, f32Bits, grid1d, keyedSourceMemo, main1d, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, collapseWalk, f32Bits, grid1d, keyedSourceMemo, main1d, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
 const pad8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
 const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
@@ -18,55 +18,12 @@ const checkRank = (op: string, shape: Shape): void => {
   if (shape.length > MAX_RANK) fail(op, `rank ${shape.length} exceeds the WebGPU limit of ${MAX_RANK}`)
 }
 
-/**
- * The walk of a strided gather with as few axes as possible: size-1 axes dropped, and each axis merged
- * into the one before it when that one's stride is its stride times its size (the two then walk the
- * input as one axis). A transpose NCHW → NHWC of one image becomes a 2-D transpose; a slice of whole
- * rows, one contiguous run.
- */
-export const collapseWalk = (shape: Shape, strides: readonly number[]): { shape: number[]; strides: number[] } => {
-  const dims: number[] = []
-  const steps: number[] = []
-  for (let k = 0; k < shape.length; k++) {
-    const d = shape[k]!
-    if (d === 1) continue
-    const last = dims.length - 1
-    if (last >= 0 && steps[last] === strides[k]! * d) {
-      dims[last] = dims[last]! * d
-      steps[last] = strides[k]!
-    } else {
-      dims.push(d)
-      steps.push(strides[k]!)
-    }
-  }
-  return { shape: dims, strides: steps }
-}
-
-/**
- * `fn name(i: u32) -> u32`: Σ idx_k(i) · stride_k for the row-major index i over the shape at uniform
- * words 3.. with strides at 11.., unrolled for `rank` (a loop over a uniform rank cost lavapipe twice the
- * time of the unrolled walk, which also spends one division per axis but the outermost).
- */
-const walkFn = (name: string, rank: number): string => {
-  const steps = Array.from({ length: Math.max(0, rank - 1) }, (_, j) => {
-    const k = rank - 1 - j
-    return `  { let d = u(${3 + k}u); let q = rem / d; off += (rem - q * d) * u(${11 + k}u); rem = q; }`
-  })
-  return `fn ${name}(i: u32) -> u32 {
-  var rem = i;
-  var off = 0u;
-${steps.join('\n')}
-  ${rank > 0 ? 'off += rem * u(11u);' : ''}
-  return off;
-}`
-}
-
 // Uniform words of both copies: [n, rank, base, shape[8] at 3, strides[8] at 11]; one shader per dtype and
 // collapsed rank. The scatter reads the existing output first so the kernel can write into a buffer
 // filled by an earlier dispatch (binding it read_write keeps one layout).
 const copySource = (d: DType, rank: number, scatter: boolean): string => `${uniformBlock}
 ${storageBindings([['X', d]], [['O', d]])}
-${walkFn('walk', rank)}
+${offsetFn('walk', 1, 3, 11, rank)}
 ${main1d()}
   if (idx >= u(0u)) { return; }
   ${scatter ? 'O[u(2u) + walk(idx)] = X[idx];' : 'O[idx] = X[u(2u) + walk(idx)];'}
@@ -75,11 +32,11 @@ const copySources = keyedSourceMemo()
 
 /** Records one strided copy of `n` elements walking `shape` with `strides` (collapsed first). */
 const dispatchCopy = (ctx: GpuContext, op: string, x: GpuArray, o: GpuArray, n: number, shape: Shape, strides: readonly number[], base: number, scatter: boolean): void => {
-  const walk = collapseWalk(shape, strides)
+  const walk = collapseWalk(shape, [strides])
   const rank = walk.shape.length
   ctx.dispatch({
     name: op, code: copySources(`${x.dtype}${rank}${scatter}`, () => copySource(x.dtype, rank, scatter)), inputs: [x], outputs: [o],
-    uniforms: [n, rank, base, ...padShape(walk.shape), ...pad8(walk.strides)], workgroups: grid1d(ctx, n),
+    uniforms: [n, rank, base, ...padShape(walk.shape), ...pad8(walk.strides[0]!)], workgroups: grid1d(ctx, n),
   })
 }
 

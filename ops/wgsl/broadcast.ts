@@ -8,9 +8,10 @@
  *   block  its non-1 axes are one run of output axes (a channel bias [C,1,1] in [N,C,H,W])
  *                                                                          X[(i / inner) % extent]
  *
- * Anything else (a [N,1,W] operand in [N,H,W]) takes the general per-axis walk (`offsetFn`), which
- * costs two integer divisions per output axis — on lavapipe, where they are not vectorised, that walk
- * made a bias-add + relu over a ResNet activation several times slower than the convolution's epilogue.
+ * Anything else (a [N,1,W] operand in [N,H,W]) takes the general per-axis walk (`offsetFn` over the
+ * collapsed axes of `broadcastWalk`), which costs an integer division per axis — on lavapipe, where they
+ * are not vectorised, that walk made a bias-add + relu over a ResNet activation several times slower
+ * than the convolution's epilogue.
  */
 import type { Shape } from '../../core/shape.js'
 

@@ -10,7 +10,7 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { type Shape, size } from '../../core/shape.js'
 import { type OperandIndexing, flatIndexings, indexExpr, indexingWords, kindsKey } from './broadcast.js'
-import { MAX_RANK, PER_THREAD, broadcastStridesPadded, flatLoop, grid1d, keyedSourceMemo, main1d, mathHelpers, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from './prelude.js'
+import { MAX_RANK, PER_THREAD, broadcastWalk, flatLoop, grid1d, keyedSourceMemo, main1d, mathHelpers, offsetFn, storageBindings, uniformBlock, wgslType } from './prelude.js'
 
 /** One operation: `gpu` is a WGSL expression in `a, b, c`, bound to the values `args` in order. */
 export type ChainStep = { readonly op: string; readonly args: readonly number[]; readonly gpu: string; readonly dtype: DType }
@@ -36,7 +36,7 @@ export const stepStatements = (body: ChainBody, pad: string): string =>
 // Two variants, like the unfused elementwise kernels: flat (each operand indexed by one of the kinds of
 // wgsl/broadcast.ts; PER_THREAD elements per invocation; uniforms [n, (inner, extent)_i...]) and strided
 // (other broadcasts; uniforms [n, rank, domain[8], strides_i[8]...]).
-const source = (body: ChainBody, flat: readonly OperandIndexing[] | undefined): string => {
+const source = (body: ChainBody, flat: readonly OperandIndexing[] | undefined, rank: number): string => {
   const header = `${uniformBlock}
 ${mathHelpers}
 ${storageBindings(body.inputs.map((d, i) => [`X${i}`, d]), body.outputs.map((o, j) => [`O${j}`, valueDType(body, o)]))}`
@@ -50,7 +50,7 @@ ${flatLoop(compute('i', (k) => indexExpr(flat[k]!, k, 'i')))}
 }`
   }
   return `${header}
-${body.inputs.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1))).join('\n')}
+${body.inputs.map((_, k) => offsetFn(`off${k}`, 1, 2, 2 + MAX_RANK * (k + 1), rank)).join('\n')}
 ${main1d()}
   if (idx >= u(0u)) { return; }
 ${compute('idx', (k) => `off${k}(idx)`)}
@@ -94,16 +94,15 @@ export const dispatchChain = (ctx: GpuContext, name: string, body: ChainBody, in
   const count = size(domain)
   if (count === 0) return
   const flat = flatIndexings(inputs.map((x) => x.shape), domain)
-  const uniforms = flat !== undefined
-    ? [count, ...indexingWords(flat)]
-    : [count, domain.length, ...padShape(domain), ...inputs.flatMap((x) => broadcastStridesPadded(x.shape, domain))]
+  const walk = flat === undefined ? broadcastWalk(inputs.map((x) => x.shape), domain) : undefined
+  const uniforms = walk === undefined ? [count, ...indexingWords(flat!)] : [count, ...walk.words]
   if (constants.length > 0) {
     if (uniforms.length + constants.length > UNIFORM_WORDS) fail(name, `${constants.length} constants do not fit the uniforms beside ${inputs.length} inputs (internal error)`)
     uniforms.push(...new Array<number>(UNIFORM_WORDS - uniforms.length - constants.length).fill(0), ...[...constants].reverse())
   }
-  const key = `${bodyKey(body)}|${flat === undefined ? 'strided' : kindsKey(flat)}`
+  const key = `${bodyKey(body)}|${walk === undefined ? kindsKey(flat!) : `strided${walk.rank}`}`
   ctx.dispatch({
-    name, code: sources(key, () => source(body, flat)), inputs, outputs: outs, uniforms,
+    name, code: sources(key, () => source(body, flat, walk?.rank ?? 0)), inputs, outputs: outs, uniforms,
     workgroups: grid1d(ctx, flat !== undefined ? Math.ceil(count / PER_THREAD) : count),
   })
 }

@@ -103,11 +103,50 @@ export const broadcastStridesPadded = (shape: Shape, outShape: Shape): number[] 
 export const padShape = (shape: Shape): number[] => [...shape, ...new Array(MAX_RANK - shape.length).fill(1)]
 
 /**
- * WGSL `fn offsetK(i: u32) -> u32` mapping an output linear index to operand K's element offset, reading
- * rank at word `rankWord`, the output shape at `shapeWord..+8` and the operand's strides at
- * `stridesWord..+8`.
+ * The walk of a strided kernel with as few axes as possible: size-1 axes of `shape` dropped, and each
+ * axis merged into the one before it when, for every operand, that one's stride is its stride times its
+ * size (the two then walk the operand as one axis). `strides`: one list per operand, over `shape`'s axes.
+ * A transpose NCHW → NHWC of one image becomes a 2-D walk; a slice of whole rows, one run.
  */
-export const offsetFn = (name: string, rankWord: number, shapeWord: number, stridesWord: number): string => `
+export const collapseWalk = (shape: Shape, strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } => {
+  const dims: number[] = []
+  const steps: number[][] = strides.map(() => [])
+  for (let k = 0; k < shape.length; k++) {
+    const d = shape[k]!
+    if (d === 1) continue
+    const last = dims.length - 1
+    if (last >= 0 && strides.every((st, o) => steps[o]![last] === st[k]! * d)) {
+      dims[last] = dims[last]! * d
+      strides.forEach((st, o) => { steps[o]![last] = st[k]! })
+    } else {
+      dims.push(d)
+      strides.forEach((st, o) => steps[o]!.push(st[k]!))
+    }
+  }
+  return { shape: dims, strides: steps }
+}
+
+/**
+ * Uniform words of a strided kernel's walk over `domain` for operands of `shapes` broadcast into it:
+ * [rank, shape[8], strides_0[8], strides_1[8], ...] after collapsing (see `offsetFn`, which takes the rank).
+ */
+export const broadcastWalk = (shapes: readonly Shape[], domain: Shape): { rank: number; words: number[] } => {
+  const walk = collapseWalk(domain, shapes.map((s) => broadcastStridesPadded(s, domain)))
+  return { rank: walk.shape.length, words: [walk.shape.length, ...padShape(walk.shape), ...walk.strides.flatMap(padTo8)] }
+}
+
+const padTo8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
+
+/**
+ * WGSL `fn name(i: u32) -> u32` mapping an output linear index to an operand's element offset, with the
+ * output shape at uniform words `shapeWord..+8` and the operand's strides at `stridesWord..+8`. Given
+ * `rank`, the walk is unrolled for it (one division per axis but the outermost; a loop over a uniform
+ * rank took lavapipe about twice as long), so sources that pass it are keyed by rank; without it, the
+ * rank is read from word `rankWord`.
+ */
+export const offsetFn = (name: string, rankWord: number, shapeWord: number, stridesWord: number, rank?: number): string => {
+  if (rank === undefined) {
+    return `
 fn ${name}(i: u32) -> u32 {
   var rem = i;
   var off = 0u;
@@ -120,6 +159,18 @@ fn ${name}(i: u32) -> u32 {
   }
   return off;
 }`
+  }
+  const steps = Array.from({ length: Math.max(0, rank - 1) }, (_, j) => {
+    const k = rank - 1 - j
+    return `  { let d = u(${shapeWord + k}u); let q = rem / d; off += (rem - q * d) * u(${stridesWord + k}u); rem = q; }\n`
+  })
+  return `
+fn ${name}(i: u32) -> u32 {
+  var rem = i;
+  var off = 0u;
+${steps.join('')}${rank > 0 ? `  off += rem * u(${stridesWord}u);\n` : ''}  return off;
+}`
+}
 
 /** Scalar helpers with CPU-reference semantics. */
 export const mathHelpers = `

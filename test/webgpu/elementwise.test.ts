@@ -69,7 +69,8 @@ if (run) {
   test('every broadcast kind (full, one value, trailing run, inner run, axis walk), eager and fused under jit', async () => {
     // Kinds from wgsl/broadcast.ts: [C] in [N,C] is a trailing run; [C,1,1] in [N,C,H,W] and [N,1] in
     // [N,C] are inner runs; [2,1,3,1] in [4,2,1,3,5] is a run through a size-1 axis; [N,1,W] in [N,H,W]
-    // takes the axis walk. The jitted form fuses each chain into one kernel with the same indexing.
+    // takes the axis walk (collapsed, then unrolled for its rank). The jitted form fuses each chain into
+    // one kernel with the same indexing.
     const cases = (): [Tensor, Tensor][] => [
       [randn([6, 10], 20), randn([10], 21)],
       [randn([2, 5, 7, 3], 22), randn([5, 1, 1], 23)],
@@ -77,6 +78,10 @@ if (run) {
       [randn([4, 2, 1, 3, 5], 26), randn([2, 1, 3, 1], 27)],
       [randn([3, 4, 5], 28), randn([3, 1, 5], 29)],
       [randn([1, 9], 30), randn([9], 31)],
+      // Axis walks that collapse: to [2,3,20]; anchors-like [HW,1,4] + [1,A,4]; rank 6 to rank 4.
+      [randn([2, 3, 4, 5], 32), randn([2, 1, 4, 5], 33)],
+      [randn([7, 1, 4], 34), randn([1, 3, 4], 35)],
+      [randn([2, 1, 3, 1, 2, 2], 36), randn([1, 4, 1, 5, 1, 1], 37)],
     ]
     const chain = (x: Tensor, b: Tensor) => F.relu(F.mul(F.add(x, b), F.sub(b, 0.25)))
     await expectParity(() => cases().flatMap(([x, b]) => [F.add(x, b), F.where(F.greater(x, 0), b, x), chain(x, b)]), { rtol: 1e-6, atol: 1e-6 })

@@ -1,23 +1,25 @@
 import { test } from 'uvu'
 import * as F from '../../index.js'
 import * as assert from 'uvu/assert'
-import { collapseWalk } from '../../ops/shape/wgsl.js'
+import { collapseWalk } from '../../ops/wgsl/prelude.js'
 import { randn } from '../util/check.js'
 import { expectParity, gpuAvailable } from './gpu.js'
 
 const run = await gpuAvailable('layout')
 
-test('collapseWalk drops size-1 axes and merges axes that walk the input as one', () => {
+test('collapseWalk drops size-1 axes and merges axes that every operand walks as one', () => {
   // NCHW -> NHWC of one image [1,2,3,4] (strides of the view: [24, 4, 1, 12]) is a 2-D transpose.
-  assert.equal(collapseWalk([1, 3, 4, 2], [24, 4, 1, 12]), { shape: [12, 2], strides: [1, 12] })
+  assert.equal(collapseWalk([1, 3, 4, 2], [[24, 4, 1, 12]]), { shape: [12, 2], strides: [[1, 12]] })
   // Whole rows of a [10, 8] slice: one contiguous run; every-other row: two axes.
-  assert.equal(collapseWalk([3, 8], [8, 1]), { shape: [24], strides: [1] })
-  assert.equal(collapseWalk([3, 8], [16, 1]), { shape: [3, 8], strides: [16, 1] })
+  assert.equal(collapseWalk([3, 8], [[8, 1]]), { shape: [24], strides: [[1]] })
+  assert.equal(collapseWalk([3, 8], [[16, 1]]), { shape: [3, 8], strides: [[16, 1]] })
   // Broadcast axes (stride 0) merge with each other, not with a real axis.
-  assert.equal(collapseWalk([2, 5, 3, 4], [12, 0, 4, 1]), { shape: [2, 5, 12], strides: [12, 0, 1] })
-  assert.equal(collapseWalk([5, 6], [0, 0]), { shape: [30], strides: [0] })
+  assert.equal(collapseWalk([2, 5, 3, 4], [[12, 0, 4, 1]]), { shape: [2, 5, 12], strides: [[12, 0, 1]] })
+  assert.equal(collapseWalk([5, 6], [[0, 0]]), { shape: [30], strides: [[0]] })
+  // Two operands: axes merge only where both allow it ([N,1,W] beside a full [N,H,W]).
+  assert.equal(collapseWalk([2, 3, 4, 5], [[60, 20, 5, 1], [20, 0, 5, 1]]), { shape: [2, 3, 20], strides: [[60, 20, 1], [20, 0, 1]] })
   // A single element walks nothing.
-  assert.equal(collapseWalk([1, 1], [3, 1]), { shape: [], strides: [] })
+  assert.equal(collapseWalk([1, 1], [[3, 1]]), { shape: [], strides: [[]] })
 })
 
 if (run) {
