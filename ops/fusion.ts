@@ -29,7 +29,7 @@ type FusedBody = ChainBody<FusedStep>
 /** Printed params are `chain` (readable, also the CSE key) and `domain`; the body rides along unprinted. */
 export type FusedParams = { readonly chain: string; readonly domain: Shape }
 
-const bodyOf = (p: FusedParams): FusedBody => (p as unknown as { body: FusedBody }).body
+export const bodyOf = (p: FusedParams): FusedBody => (p as unknown as { body: FusedBody }).body
 
 const NAMES = ['a', 'b', 'c']
 
@@ -198,6 +198,17 @@ const chainOf = (members: readonly Eqn[], outVars: readonly Var[]): { inputs: Va
   return { inputs, body: { inputs: inputs.map((v) => v.aval.dtype), steps, outputs: outVars.map((v) => index.get(v)!) } }
 }
 
+/**
+ * A lone elementwise equation as a one-step `fused` equation (the `fuse` pass leaves those as they are),
+ * for passes that absorb chains into other kernels; undefined when `e` is not elementwise.
+ */
+export const asChain = (e: Eqn): Eqn | undefined => {
+  if (e.rule === fusedRule) return e
+  const exprs = elementwiseExprs(e.rule, e.inputs.map((v) => v.aval.dtype), e.params)
+  if (exprs === undefined || e.outputs.length !== 1 || e.inputs.length > 3) return undefined
+  return fusedEqn([e], e.outputs[0]!.aval.shape, e.outputs)
+}
+
 const fusedEqn = (members: readonly Eqn[], domain: Shape, outVars: readonly Var[]): Eqn => {
   const { inputs, body } = chainOf(members, outVars)
   const params = { chain: describeChain(body), domain }
@@ -213,7 +224,7 @@ const fusedReduceEqn = (members: readonly Eqn[], domain: Shape, v: Var, reductio
   return { rule: fusedReduceRule, params: fusedReduceParams(describeChain(body), body, reduction.rule, domain, axes, chainCpu), inputs, outputs: reduction.outputs }
 }
 
-const withBody = (params: FusedParams, body: FusedBody): FusedParams => {
+export const withBody = <P extends object>(params: P, body: ChainBody): P => {
   Object.defineProperty(params, 'body', { value: body, enumerable: false })
   return params
 }

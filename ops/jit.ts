@@ -17,6 +17,7 @@ import { type TreeDef, treeDefString, treeFlatten, treeUnflatten } from '../core
 import { describeValue } from './operand.js'
 import { fuse } from './fusion.js'
 import { foldTransposes } from './linalg/fold-transposes.js'
+import { fuseConvEpilogues } from './linalg/conv-epilogue.js'
 
 export type JitOptions = { readonly staticArgnums?: readonly number[] }
 
@@ -80,7 +81,7 @@ export const jit = <A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       return outs as Tensor[]
     }, tensors)
     if (program === OuterTracer) return 'inline'
-    const compiled = fuse(foldTransposes(optimize(program)))
+    const compiled = fuseConvEpilogues(fuse(foldTransposes(optimize(program))))
     // The program's constants outlive this call: a scope around the first call must not release them.
     persist(compiled.consts.map((c) => c.value))
     return { program: compiled, outDef: outDef! }

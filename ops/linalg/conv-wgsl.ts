@@ -21,12 +21,14 @@ import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { fail } from '../../core/errors.js'
 import type { Aval } from '../../core/tensor.js'
 import { fillGpu, stridedGatherGpu } from '../shape/wgsl.js'
-import { f32Bits, grid1d } from '../wgsl/prelude.js'
+import { f32Bits, grid1d, mathHelpers, wgslType } from '../wgsl/prelude.js'
+import { type OperandIndexing, indexExpr, indexingWords } from '../wgsl/broadcast.js'
+import { type ChainBody, stepStatements, valueDType, valueName } from '../wgsl/chain.js'
 import { isDepthwise } from './conv-depthwise.js'
 import { depthwiseConvGpu, depthwiseInputGradGpu, depthwiseWeightGradGpu } from './conv-depthwise-wgsl.js'
 import type { ConvGeometry } from './conv-kernels.js'
 import {
-  type Tiling, divmodFn, gatherQuad, gatherTile, gemmGrid, gemmShader, masked, subgroupMode, type SubgroupMode, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
+  type Tiling, divmodFn, forEachAcc, gatherQuad, gatherTile, gemmGrid, gemmShader, masked, subgroupMode, type SubgroupMode, laneRow, loadMatrixTile, pickTiling, tileCols, tileRows, tilingFor,
 } from './gemm-wgsl.js'
 
 const quadOf = (f: (j: number) => string): string => [0, 1, 2, 3].map(f).join('\n')
@@ -39,17 +41,42 @@ fn ${name}(ok: bool, y: i32, x: i32, base: u32, h: u32, w: u32) -> f32 {
 }`
 const rcp = (d: number): number => f32Bits(1 / Math.max(1, d))
 
+/** How an output value is stored: `write(index, value)` is a WGSL statement. */
+type Write = (index: string, value: string) => string
+const storeTo = (dst: string): Write => (index, value) => `${dst}[${index}] = ${value};`
+
 /** Stores row `m` of the accumulators through `rowSetup` (sees `m`) and `index(col)` (sees `col`). */
-const storeRows = (t: Tiling, dst: string, rows: string, cols: string, rowSetup: string, index: string): string => {
+const storeRows = (t: Tiling, write: Write, rows: string, cols: string, rowSetup: string, index: string): string => {
   const out: string[] = []
   for (let i = 0; i < t.TM; i++) {
     const cells: string[] = []
     for (let q = 0; q < t.TN / 4; q++) {
-      for (let j = 0; j < 4; j++) cells.push(`    { let col = n0 + ${t.TN}u * lx + ${4 * q + j}u; if (col < ${cols}) { ${dst}[${index.replace('$J', `${4 * q + j}`)}] = acc${i}_${q}[${j}]; } }`)
+      for (let j = 0; j < 4; j++) cells.push(`    { let col = n0 + ${t.TN}u * lx + ${4 * q + j}u; if (col < ${cols}) { ${write(index.replace('$J', `${4 * q + j}`), `acc${i}_${q}[${j}]`)} } }`)
     }
     out.push(`  {\n    let m = m0 + ${t.TM}u * ly + ${i}u;\n    if (m < ${rows}) {\n    ${rowSetup}\n${cells.join('\n')}\n    }\n  }`)
   }
   return out.join('\n')
+}
+
+/**
+ * `storeRows` for an epilogue, as a loop: the accumulators are copied into one local array and a single
+ * `store(index, value)` call sits in a loop over the thread's TM×TN cells. Unrolled, the epilogue chain
+ * would be inlined once per cell (128 copies), and lavapipe's compile time grew with it — about 5 s per
+ * convolution shader. `index` sees `m`, `col` and whatever `rowSetup` defines.
+ */
+const storeLoop = (t: Tiling, rows: string, cols: string, rowSetup: string, index: string): string => {
+  const cells = forEachAcc(t, (i, q, acc) => [0, 1, 2, 3].map((j) => `  vals[${i * t.TN + 4 * q + j}] = ${acc}[${j}];`).join('\n'))
+  return `  var vals: array<f32, ${t.TM * t.TN}>;
+${cells}
+  for (var i = 0u; i < ${t.TM}u; i++) {
+    let m = m0 + ${t.TM}u * ly + i;
+    if (m >= ${rows}) { continue; }
+    ${rowSetup}
+    for (var c = 0u; c < ${t.TN}u; c++) {
+      let col = n0 + ${t.TN}u * lx + c;
+      if (col < ${cols}) { store(${index}, vals[i * ${t.TN}u + c]); }
+    }
+  }`
 }
 
 /** An output of zeros (an empty reduction). */
@@ -97,18 +124,58 @@ const loadWeights = (t: Tiling, layout: WeightLayout, dst: 'As' | 'Bs'): string 
   ? loadMatrixTile(t, { dst, src: 'Wt', off: 'wOff', rows: 'Og', ld: 'Og', origin: dst === 'As' ? 'm0' : 'n0', kMajor: true, vec: true })
   : loadMatrixTile(t, { dst, src: 'Wt', off: 'wOff', rows: 'Og', ld: 'K', origin: dst === 'As' ? 'm0' : 'n0', kMajor: false, vec: layout === 'vec' })
 
-const conv2dHeader = (vecW: boolean): string => `
+/**
+ * An elementwise chain applied to each conv2d output value before it is stored (the jit's epilogue
+ * fusion, conv-epilogue.ts): chain input `convInput` is the value; every other input is read at the
+ * output's index through its broadcast kind, its (inner, extent) words from EPILOGUE_WORDS on; each chain
+ * output is stored where the convolution's output would have been.
+ */
+export type ConvEpilogue = {
+  readonly body: ChainBody
+  readonly convInput: number
+  /** The other chain inputs, in chain order, and how each is indexed in the output. */
+  readonly inputs: readonly GpuArray[]
+  readonly indexings: readonly OperandIndexing[]
+  /** Source-cache key of the body (with the indexings' kinds). */
+  readonly key: string
+}
+
+/** First uniform word of an epilogue's operand indexings (conv2d's own end at 21). */
+export const EPILOGUE_WORDS = 22
+
+/** Bindings and `fn store(i, v)` for `ep`, or a plain `Y` output. */
+const outputDecls = (ep: ConvEpilogue | undefined): string => {
+  if (ep === undefined) return `@group(0) @binding(3) var<storage, read_write> Y: array<f32>;`
+  const others = ep.body.inputs.map((_, c) => c).filter((c) => c !== ep.convInput)
+  const decls = [
+    ...others.map((c, k) => `@group(0) @binding(${3 + k}) var<storage, read> E${k}: array<${wgslType(ep.body.inputs[c]!)}>;`),
+    ...ep.body.outputs.map((o, j) => `@group(0) @binding(${3 + others.length + j}) var<storage, read_write> O${j}: array<${wgslType(valueDType(ep.body, o))}>;`),
+  ]
+  const loads = ep.body.inputs.map((_, c) => (c === ep.convInput ? `  let x${c} = v;` : `  let x${c} = E${others.indexOf(c)}[${indexExpr(ep.indexings[others.indexOf(c)]!, others.indexOf(c), 'i', EPILOGUE_WORDS)}];`))
+  return `${decls.join('\n')}
+${mathHelpers}
+fn store(i: u32, v: f32) {
+${loads.join('\n')}
+${stepStatements(ep.body, '  ')}
+${ep.body.outputs.map((o, j) => `  O${j}[i] = ${valueName(ep.body, o)};`).join('\n')}
+}`
+}
+
+const conv2dHeader = (vecW: boolean, ep: ConvEpilogue | undefined): string => `
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<${vecW ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${outputDecls(ep)}
 ${divmodFn}
 ${gatherFn('gatherX', 'X')}`
 
+/** Output position m's offset in [N, O, Ho, Wo] without its channel, for the positions-major stores. */
+const positionBase = 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;'
+
 /** Positions-major conv2d: rows are output positions (the im2col gather), columns output channels. */
-const conv2dSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout): string => gemmShader({
+const conv2dSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout, ep: ConvEpilogue | undefined): string => gemmShader({
   tiling: t,
   subgroups,
-  header: conv2dHeader(wl !== 'scalar'),
+  header: conv2dHeader(wl !== 'scalar', ep),
   prologue: `${conv2dPrologue}
   let qa = ${gatherQuad(t, 'As')};
 ${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
@@ -120,7 +187,9 @@ ${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
     perK: `      let kin = k < kEnd;\n${conv2dPerK}`,
     value: (h) => `gatherX(kin && okl${h}, ihl${h} + dy, iwl${h} + dx, xbl${h} + co, H, W)`,
   },
-  epilogue: storeRows(t, 'Y', 'P', 'Og', 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;', 'base + col * HoWo'),
+  epilogue: ep === undefined
+    ? storeRows(t, storeTo('Y'), 'P', 'Og', positionBase, 'base + col * HoWo')
+    : storeLoop(t, 'P', 'Og', positionBase, 'base + col * HoWo'),
 })
 
 /**
@@ -128,27 +197,43 @@ ${quadOf((j) => conv2dPosition(`${j}`, `m0 + 4u * qa + ${j}u`, 'P'))}`,
  * positions (the gather). Deep layers have few positions and many channels (7×7×512 in ResNet), where
  * the positions-major tile would be mostly padding.
  */
-const conv2dChannelsSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout): string => gemmShader({
+const conv2dChannelsSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout, ep: ConvEpilogue | undefined): string => gemmShader({
   tiling: t,
   subgroups,
-  header: conv2dHeader(wl !== 'scalar'),
+  header: conv2dHeader(wl !== 'scalar', ep),
   prologue: `${conv2dPrologue}
   let qb = ${gatherQuad(t, 'Bs')};
 ${quadOf((j) => conv2dPosition(`${j}`, `n0 + 4u * qb + ${j}u`, 'P'))}`,
   loadA: loadWeights(t, wl, 'As'),
   loadB: gatherTile(t, 'Bs', 'qb', conv2dPerK,
     (j) => `      v[${j}] = gatherX(kin && ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
-  epilogue: `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ((col${j} / HoWo) * O + grp * Og) * HoWo + col${j} % HoWo;`).join('\n')}
-${storeRows(t, 'Y', 'Og', 'P', '', 'cb$J + m * HoWo')}`,
+  epilogue: ep === undefined
+    ? `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ((col${j} / HoWo) * O + grp * Og) * HoWo + col${j} % HoWo;`).join('\n')}
+${storeRows(t, storeTo('Y'), 'Og', 'P', '', 'cb$J + m * HoWo')}`
+    : storeLoop(t, 'Og', 'P', '', '((col / HoWo) * O + grp * Og) * HoWo + col % HoWo + m * HoWo'),
 })
 
 /** y = conv2d(x, w): x f32[N,C,H,W], w f32[O,C/groups,kh,kw] → `out` f32[N,O,Ho,Wo]. */
 export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, out: Aval): GpuArray => {
   if (isDepthwise(g)) return depthwiseConvGpu(ctx, x, w, g, out)
   const y = ctx.alloc(out)
+  dispatchConv2d(ctx, x, w, g, [y], undefined)
+  return y
+}
+
+/**
+ * conv2d with `ep` applied before the store: `outs` (one per chain output, shaped like the convolution's
+ * output) receive the chain's values. Not for depthwise convolutions (see `epilogueFits`).
+ */
+export const conv2dEpilogueGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, ep: ConvEpilogue, outs: readonly GpuArray[]): void => {
+  if (isDepthwise(g)) fail('conv2d', 'a depthwise convolution takes no fused epilogue (internal error)')
+  dispatchConv2d(ctx, x, w, g, outs, ep)
+}
+
+const dispatchConv2d = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, outs: readonly GpuArray[], ep: ConvEpilogue | undefined): void => {
   const positions = g.n * g.ho * g.wo
   const og = g.o / g.groups
-  if (positions === 0 || og === 0) return y
+  if (positions === 0 || og === 0) return
   checkGroups('conv2d', ctx, g.groups)
   const cg = g.c / g.groups
   const taps = g.kh * g.kw
@@ -163,14 +248,13 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
   const weights = wl === 'transposed'
     ? stridedGatherGpu(ctx, 'conv2d', w, { shape: [g.groups, k, og], dtype: 'float32' }, [og * k, 1, k])
     : w
-  const code = memo(`c2d${channels}${JSON.stringify(t)}${subgroups}${wl}`, () => (channels ? conv2dChannelsSource : conv2dSource)(t, subgroups, wl))
+  const code = memo(`c2d${channels}${JSON.stringify(t)}${subgroups}${wl}${ep?.key ?? ''}`, () => (channels ? conv2dChannelsSource : conv2dSource)(t, subgroups, wl, ep))
   const { words, workgroups } = channels ? gemmGrid(ctx, t, og, positions, g.groups) : gemmGrid(ctx, t, positions, og, g.groups)
   ctx.dispatch({
-    name: 'conv2d', code, inputs: [x, weights], outputs: [y], workgroups,
+    name: ep === undefined ? 'conv2d' : 'conv2d+epilogue', code, inputs: [x, weights, ...(ep?.inputs ?? [])], outputs: outs, workgroups,
     uniforms: [...words, positions, og, k, g.c, g.h, g.w, g.o, g.ho * g.wo, g.wo, g.strideH, g.strideW, g.padTop, g.padLeft,
-      g.dilationH, g.dilationW, g.kw, cg, taps, rcp(taps), rcp(g.kw)],
+      g.dilationH, g.dilationW, g.kw, cg, taps, rcp(taps), rcp(g.kw), ...(ep === undefined ? [] : indexingWords(ep.indexings))],
   })
-  return y
 }
 
 // conv2dInputGrad uniforms: 2 P' (phase positions), 3 Cg, 4 K, 5 C, 6 H, 7 W, 8 O, 9 Ho, 10 Wo, 11 sh, 12 sw,
@@ -220,7 +304,7 @@ ${quadOf((j) => `  let c${j} = n0 + 4u * qb + ${j}u; let okc${j} = c${j} < Cg;`)
     : gatherTile(t, 'Bs', 'qb', `      let ot = divmod(k, ntaps, rTaps); let tt = divmod(ot.y, ntw, rNtw);
       let wk = wGrp + ot.x * Cg * T + (ki0 + tt.x * kiStep) * kw + kj0 + tt.y * kjStep;`,
     (j) => `      v[${j}] = ${masked('Wt', `wk + c${j} * T`, `kin && okc${j}`)};`),
-  epilogue: storeRows(t, 'DX', 'M', 'Cg', `let r = m % HpWp;
+  epilogue: storeRows(t, storeTo('DX'), 'M', 'Cg', `let r = m % HpWp;
     let base = (((m / HpWp) * C + grp * Cg) * H + rh + (r / Wp) * sh) * W + rw + (r % Wp) * sw;`, 'base + col * H * W'),
 })
 
@@ -305,7 +389,7 @@ ${quadOf((j) => `  let o${j} = n0 + 4u * qb + ${j}u; let okb${j} = o${j} < Og; l
   },
   loadB: gatherTile(t, 'Bs', 'qb', `      let np = divmod(k, HoWo, rHoWo); let gn = np.x * O * HoWo + np.y;`,
       (j) => `      v[${j}] = ${masked('G', `gn + go${j}`, `kin && okb${j}`)};`),
-  epilogue: storeRows(t, 'DW', 'M', 'Og', '', '(split * u(24u) + grp * Og + col) * M + m'),
+  epilogue: storeRows(t, storeTo('DW'), 'M', 'Og', '', '(split * u(24u) + grp * Og + col) * M + m'),
 })
 
 /**

@@ -48,10 +48,11 @@ export const kindsKey = (xs: readonly OperandIndexing[]): string => xs.map((x) =
 export const indexingWords = (xs: readonly OperandIndexing[]): number[] => xs.flatMap((x) => [x.inner, x.extent])
 
 /**
- * WGSL index of operand `k` at output index `i`, its words at `1 + 2k` (after the count at word 0).
+ * WGSL index of operand `k` at output index `i`, its words at `first + 2k` (by default after the count
+ * at word 0).
  */
-export const indexExpr = (x: OperandIndexing, k: number, i: string): string => {
-  const w = 1 + 2 * k
+export const indexExpr = (x: OperandIndexing, k: number, i: string, first = 1): string => {
+  const w = first + 2 * k
   switch (x.kind) {
     case 'full':
       return i

@@ -82,7 +82,7 @@ export const constantExpr = (c: number, dtype: DType): string => {
 export const chainWords = (inputs: number): number => 2 + MAX_RANK * (inputs + 1)
 
 /** What determines a chain's source besides the operand kinds: every step's expression, args and dtype. */
-const bodyKey = (body: ChainBody): string =>
+export const bodyKey = (body: ChainBody): string =>
   `${body.inputs.join(',')}|${body.steps.map((s) => `${s.gpu}:${s.dtype}(${s.args.join(',')})`).join(';')}|${body.outputs.join(',')}`
 
 /**

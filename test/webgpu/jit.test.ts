@@ -99,6 +99,30 @@ if (run) {
     const y = () => randn([257], 7)
     await expectParity(() => F.jit(f)(x(), y()), { rtol: 2e-5, atol: 1e-6 })
   })
+
+  // Convolutions with their elementwise readers fused into the store (ops/linalg/conv-epilogue.ts): the
+  // positions-major and channels-major tiles, the transposed-weight stem, groups, a residual, several
+  // chain outputs including a bool; one kernel per convolution (the stem's weights are first copied
+  // transposed, K = 3·7·7 not being a multiple of 4), equal to the CPU reference.
+  test('conv2d epilogues: one kernel each, equal to the cpu reference on every tile layout', async () => {
+    const cases: [string, number[], number[], F.Conv2dOptions, number][] = [
+      ['positions-major 64→64 @ 20²', [1, 64, 20, 20], [64, 64, 3, 3], { padding: 1 }, 1],
+      ['channels-major 64→128 @ 4²', [1, 64, 4, 4], [128, 64, 3, 3], { padding: 1 }, 1],
+      ['3-channel stem 7×7 / 2', [2, 3, 23, 23], [16, 3, 7, 7], { stride: 2, padding: 3 }, 2],
+      ['groups = 2', [1, 8, 9, 9], [12, 4, 3, 3], { padding: 1, groups: 2 }, 1],
+    ]
+    for (const [what, xs, ws, options, kernels] of cases) {
+      const o = ws[0]!
+      const block = (x: Tensor, w: Tensor, b: Tensor, r: Tensor) => {
+        const z = F.add(F.add(F.conv2d(x, w, options), F.reshape(b, [1, o, 1, 1])), r)
+        return [F.relu(z), z, F.greater(z, 0.5)]
+      }
+      const outShape = F.conv2d(F.zeros(xs), F.zeros(ws), options).shape
+      const args = () => [randn(xs, 1), randn(ws, 2, 0.2), randn([o], 3), randn([...outShape], 4)] as const
+      assert.is(await kernelsOnGpu((x, w, b, r) => block(x, w, b, r), ...args().map((a) => () => a)), kernels, `${what}: kernels`)
+      await expectParity(() => F.jit(block)(...args()), { rtol: 1e-4, atol: 1e-4 }, what)
+    }
+  })
 }
 
 test.run()
