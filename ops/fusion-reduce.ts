@@ -79,6 +79,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 const reduceSources = sourceMemo<ChainBody>()
 const reduceNames = sourceMemo<ChainBody>()
 
+// An equation's operands keep their shapes from call to call, so its walk is worked out once: a jitted
+// replay then spends no host time on it. The chain reads domain element row·length + j; collapsing the
+// walk keeps that linear order.
+const walks = new WeakMap<FusedReduceParams, { rank: number; words: number[] }>()
+const walkOf = (p: FusedReduceParams, inputs: readonly GpuArray[]): { rank: number; words: number[] } => {
+  let walk = walks.get(p)
+  if (walk === undefined) walks.set(p, (walk = broadcastWalk(inputs.map((x) => x.shape), p.domain)))
+  return walk
+}
+
 const fusedReduceGpu = (ctx: GpuContext, inputs: readonly GpuArray[], p: FusedReduceParams, out: { shape: Shape; dtype: DType }): GpuArray => {
   const h = hidden(p)
   const o = ctx.alloc(out)
@@ -86,8 +96,7 @@ const fusedReduceGpu = (ctx: GpuContext, inputs: readonly GpuArray[], p: FusedRe
   const rows = size(out.shape)
   if (rows === 0) return o
   const long = length >= 64
-  // The chain reads domain element row·length + j; collapsing the walk keeps that linear order.
-  const walk = broadcastWalk(inputs.map((x) => x.shape), p.domain)
+  const walk = walkOf(p, inputs)
   const uniforms = [rows, length, ...walk.words]
   ctx.dispatch({
     name: reduceNames(h.body, p.reduce, () => `fusedReduce(${p.reduce}: ${p.chain})`),
