@@ -30,10 +30,10 @@ let rerouted = 0
 const isDawnPoll = (fn: unknown): boolean =>
   typeof fn === 'function' && fn.name === '' && fn.length === 0 && Function.prototype.toString.call(fn).includes('[native code]')
 
-const spinsByDefault = (): boolean => process.env.FOVEA_GPU_WAIT === 'spin'
+const spinRequested = (): boolean => process.env.FOVEA_GPU_WAIT === 'spin'
 
 const enter = (): void => {
-  if (depth++ > 0 || spinsByDefault()) return
+  if (depth++ > 0 || spinRequested()) return
   quietSince = performance.now()
   const real = globalThis.setImmediate
   original = real
