@@ -6,6 +6,7 @@
  * atol = 2e-6·K plus rtol = 2e-5 (measured: 1e-4 at K = 576 and 5e-4 at K = 3136 on values ~100).
  */
 import { test } from 'uvu'
+import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
 import type { Tensor } from '../../index.js'
 import { bind1 } from '../../core/interpreters/stack.js'
@@ -86,6 +87,25 @@ if (run) {
       await expectParity(() => bind1(matmulRule, [a(), b()], { transposeA, transposeB }), sums(512), `gemv transposeA ${transposeA}, transposeB ${transposeB}`)
     }
     await expectParity(() => [F.matmul(randn([1, 0], 62), randn([0, 5], 63)), F.matmul(randn([1, 1, 7], 64), randn([7, 3], 65)), F.linear(randn([20], 66), randn([9, 20], 67))], sums(20), 'K = 0, batch of one, linear of a vector')
+  })
+
+  // Few rows, many columns: the kernel computes Cᵀ = op(B)ᵀ·op(A)ᵀ on tiles that fit and stores it
+  // transposed. Every layout, rows and columns off multiples of 4, and a batch of one.
+  test('matmul with few rows and many columns runs turned round: every layout, odd sizes', async () => {
+    const turned = (code: string) => code.includes('u * M] =')
+    for (const [transposeA, transposeB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      for (const [m, k, n] of [[8, 64, 1000], [13, 37, 523]] as const) {
+        const a = () => randn(transposeA ? [k, m] : [m, k], 70)
+        const b = () => randn(transposeB ? [n, k] : [k, n], 71)
+        const f = () => bind1(matmulRule, [a(), b()], { transposeA, transposeB })
+        await F.setBackend('webgpu')
+        const wgsl = F.jit((x: Tensor, y: Tensor) => bind1(matmulRule, [x, y], { transposeA, transposeB })).lower(a(), b()).wgsl
+        await F.setBackend('cpu')
+        assert.ok(wgsl.some(turned), `[${m},${k}]·[${k},${n}] transposeA ${transposeA}, transposeB ${transposeB} runs turned round`)
+        await expectParity(f, sums(k), `turned: [${m},${k}]·[${k},${n}], transposeA ${transposeA}, transposeB ${transposeB}`)
+      }
+    }
+    await expectParity(() => F.matmul(randn([1, 6, 40], 72), randn([40, 700], 73)), sums(40), 'a batch of one')
   })
 
   test('matmul primitive reading transposed operands (what its vjp uses)', async () => {
