@@ -1,14 +1,15 @@
 /**
  * The quiet wait (core/backend/webgpu/quiet-wait.ts): `setImmediate` is rerouted only while fovea awaits
  * a Dawn promise, only Dawn's native poll callbacks move to timer turns (and only after SPIN_MS), and
- * everything is put back afterwards — also when the wait rejects, nests, or someone else replaced
- * `setImmediate` meanwhile. `Function.prototype` stands in for Dawn's poll: like it, a native function
- * with no name and no parameters. On WebGPU, a long readback is checked to be rerouted and still right.
+ * everything is put back afterwards — also when the wait rejects or nests, when someone else replaced
+ * `setImmediate` meanwhile, and when a lost device ends waits that never settle. `Function.prototype`
+ * stands in for Dawn's poll: like it, a native function with no name and no parameters. On WebGPU, a
+ * long readback is checked to be rerouted and still right.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as F from '../../index.js'
-import { SPIN_MS, quietWaitActive, quietly, reroutedPolls } from '../../core/backend/webgpu/quiet-wait.js'
+import { SPIN_MS, endQuietWaits, quietWaitActive, quietly, reroutedPolls } from '../../core/backend/webgpu/quiet-wait.js'
 import { gpuAvailable, onGpu } from './gpu.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -69,6 +70,23 @@ test('a setImmediate replaced by someone else during the wait is left in place',
   })())
   assert.is(globalThis.setImmediate, foreign)
   globalThis.setImmediate = before
+})
+
+test('endQuietWaits (a lost device) restores setImmediate under waits that never settle', async () => {
+  const before = globalThis.setImmediate
+  let settle: () => void = () => undefined
+  const stuck = quietly(new Promise<void>((resolve) => { settle = resolve }))
+  void quietly(new Promise(() => undefined))
+  assert.ok(quietWaitActive())
+  endQuietWaits()
+  assert.is(globalThis.setImmediate, before, 'restored at once')
+  // A later wait starts afresh, and the forgotten one settling does not end it.
+  const fresh = quietly(sleep(10))
+  settle()
+  await stuck
+  assert.ok(quietWaitActive(), 'the fresh wait is still quiet')
+  await fresh
+  assert.is(globalThis.setImmediate, before)
 })
 
 test('FOVEA_GPU_WAIT=spin leaves setImmediate alone', async () => {

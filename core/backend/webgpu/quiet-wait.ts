@@ -21,6 +21,8 @@ let quietSince = 0
 let original: typeof setImmediate | undefined
 let wrapper: typeof setImmediate | undefined
 let rerouted = 0
+/** Bumped by `endQuietWaits`: a wait begun before it no longer counts when it settles. */
+let generation = 0
 
 /**
  * Dawn's poll callback: a native function with no name and no parameters, a fresh one per poll. A JS
@@ -51,22 +53,36 @@ const enter = (): void => {
   globalThis.setImmediate = wrapper
 }
 
-const leave = (): void => {
-  if (--depth > 0 || original === undefined) return
+const restore = (): void => {
   // Someone else (a fake-timer library) replaced it meanwhile: theirs stays.
-  if (globalThis.setImmediate === wrapper) globalThis.setImmediate = original
+  if (original !== undefined && globalThis.setImmediate === wrapper) globalThis.setImmediate = original
   original = undefined
   wrapper = undefined
+}
+
+const leave = (): void => {
+  if (--depth === 0) restore()
 }
 
 /** Awaits `promise` (a Dawn promise) with Dawn's poll backed off to timer turns after `SPIN_MS`. */
 export const quietly = async <T>(promise: Promise<T>): Promise<T> => {
   enter()
+  const mine = generation
   try {
     return await promise
   } finally {
-    leave()
+    if (generation === mine) leave()
   }
+}
+
+/**
+ * Ends every quiet wait now and puts `setImmediate` back: for a lost device, whose pending promises may
+ * never settle (the runtime reports the loss to its readers instead). Waits still pending are forgotten.
+ */
+export const endQuietWaits = (): void => {
+  generation++
+  depth = 0
+  restore()
 }
 
 /** Whether a quiet wait is in progress (`setImmediate` is rerouted), for tests. */

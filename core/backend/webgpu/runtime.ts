@@ -18,7 +18,7 @@ import { type Pool, createPool, createStagingPool } from './pool.js'
 import type { KernelTime } from '../backend.js'
 import { type Profiler, createProfiler } from './profiler.js'
 import { createPending } from './pending.js'
-import { quietly } from './quiet-wait.js'
+import { endQuietWaits, quietly } from './quiet-wait.js'
 
 /**
  * A buffer shared by every tensor that views it (a reshape shares its input's handle). `word`: for a
@@ -212,6 +212,7 @@ export const createRuntime = (gpu: GpuDevice): Runtime => {
   void gpu.whenLost.then((reason) => {
     for (const wake of readers) wake(reason)
     readers.clear()
+    endQuietWaits()
   })
 
   const allocHandle = (bytes: number, op = 'webgpu'): GpuHandle => {
