@@ -16,9 +16,8 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import { size, stridesOf } from '../../core/shape.js'
 import type { Aval } from '../../core/tensor.js'
-import { MAX_RANK, grid1d, main1d, offsetFn, padShape, storageBindings, uniformBlock, wgslType } from '../wgsl/prelude.js'
+import { MAX_RANK, grid1d, main1d, offsetFn, padShape, padStrides, storageBindings, uniformBlock, wgslType } from '../wgsl/prelude.js'
 
-const pad8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
 
 const checkRank = (op: string, rank: number, what: string): void => {
   if (rank > MAX_RANK) fail(op, `${what} of rank ${rank} exceeds the WebGPU limit of ${MAX_RANK}`)
@@ -70,7 +69,7 @@ const ndUniforms = (op: string, x: GpuArray, indices: GpuArray, axis: number): n
   const inner = size(x.shape.slice(axis + k))
   const indexed = x.shape.slice(axis, axis + k)
   const outer = size(x.shape.slice(0, axis))
-  return [outer * count * inner, count, inner, k, size(indexed) * inner, ...pad8(indexed)]
+  return [outer * count * inner, count, inner, k, size(indexed) * inner, ...padStrides(indexed)]
 }
 
 // Decomposes idx into (o, m, b) and returns the x element it maps to, or INVALID for a bad index tuple.
@@ -141,7 +140,7 @@ export const scatterAddNdGpu = (ctx: GpuContext, op: string, x: GpuArray, indice
 const alongUniforms = (op: string, x: GpuArray, indices: GpuArray, axis: number): number[] => {
   checkRank(op, x.shape.length, 'an operand')
   const strides = stridesOf(x.shape)
-  return [size(indices.shape), x.shape.length, strides[axis]!, x.shape[axis]!, ...padShape(indices.shape), ...pad8(strides.map((s, d) => (d === axis ? 0 : s)))]
+  return [size(indices.shape), x.shape.length, strides[axis]!, x.shape[axis]!, ...padShape(indices.shape), ...padStrides(strides.map((s, d) => (d === axis ? 0 : s)))]
 }
 
 const alongLocate = `

@@ -151,7 +151,11 @@ const outputDecls = (ep: ConvEpilogue | undefined): string => {
     ...others.map((c, k) => `@group(0) @binding(${3 + k}) var<storage, read> E${k}: array<${wgslType(ep.body.inputs[c]!)}>;`),
     ...ep.body.outputs.map((o, j) => `@group(0) @binding(${3 + others.length + j}) var<storage, read_write> O${j}: array<${wgslType(valueDType(ep.body, o))}>;`),
   ]
-  const loads = ep.body.inputs.map((_, c) => (c === ep.convInput ? `  let x${c} = v;` : `  let x${c} = E${others.indexOf(c)}[${indexExpr(ep.indexings[others.indexOf(c)]!, others.indexOf(c), 'i', EPILOGUE_WORDS)}];`))
+  const loads = ep.body.inputs.map((_, c) => {
+    if (c === ep.convInput) return `  let x${c} = v;`
+    const k = others.indexOf(c)
+    return `  let x${c} = E${k}[${indexExpr(ep.indexings[k]!, k, 'i', EPILOGUE_WORDS)}];`
+  })
   return `${decls.join('\n')}
 ${mathHelpers}
 fn store(i: u32, v: f32) {
@@ -170,6 +174,8 @@ ${gatherFn('gatherX', 'X')}`
 
 /** Output position m's offset in [N, O, Ho, Wo] without its channel, for the positions-major stores. */
 const positionBase = 'let base = ((m / HoWo) * O + grp * Og) * HoWo + m % HoWo;'
+/** The same for position `col`, for the channels-major stores (which add the channel m · HoWo). */
+const channelsBase = (col: string): string => `((${col} / HoWo) * O + grp * Og) * HoWo + ${col} % HoWo`
 
 /** Positions-major conv2d: rows are output positions (the im2col gather), columns output channels. */
 const conv2dSource = (t: Tiling, subgroups: SubgroupMode, wl: WeightLayout, ep: ConvEpilogue | undefined): string => gemmShader({
@@ -208,9 +214,9 @@ ${quadOf((j) => conv2dPosition(`${j}`, `n0 + 4u * qb + ${j}u`, 'P'))}`,
   loadB: gatherTile(t, 'Bs', 'qb', conv2dPerK,
     (j) => `      v[${j}] = gatherX(kin && ok${j}, ih${j} + dy, iw${j} + dx, xb${j} + co, H, W);`),
   epilogue: ep === undefined
-    ? `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ((col${j} / HoWo) * O + grp * Og) * HoWo + col${j} % HoWo;`).join('\n')}
+    ? `${Array.from({ length: t.TN }, (_, j) => `  let col${j} = n0 + ${t.TN}u * lx + ${j}u; let cb${j} = ${channelsBase(`col${j}`)};`).join('\n')}
 ${storeRows(t, storeTo('Y'), 'Og', 'P', '', 'cb$J + m * HoWo')}`
-    : storeLoop(t, 'Og', 'P', '', '((col / HoWo) * O + grp * Og) * HoWo + col % HoWo + m * HoWo'),
+    : storeLoop(t, 'Og', 'P', '', `${channelsBase('col')} + m * HoWo`),
 })
 
 /** y = conv2d(x, w): x f32[N,C,H,W], w f32[O,C/groups,kh,kw] → `out` f32[N,O,Ho,Wo]. */
@@ -223,7 +229,7 @@ export const conv2dGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeom
 
 /**
  * conv2d with `ep` applied before the store: `outs` (one per chain output, shaped like the convolution's
- * output) receive the chain's values. Not for depthwise convolutions (see `epilogueFits`).
+ * output) receive the chain's values. Not for depthwise convolutions (conv-epilogue.ts never asks).
  */
 export const conv2dEpilogueGpu = (ctx: GpuContext, x: GpuArray, w: GpuArray, g: ConvGeometry, ep: ConvEpilogue, outs: readonly GpuArray[]): void => {
   if (isDepthwise(g)) fail('conv2d', 'a depthwise convolution takes no fused epilogue (internal error)')

@@ -9,9 +9,8 @@ import { fail } from '../../core/errors.js'
 import type { GpuArray, GpuContext } from '../../core/rule.js'
 import type { Shape } from '../../core/shape.js'
 import type { Aval } from '../../core/tensor.js'
-import { MAX_RANK, collapseWalk, f32Bits, grid1d, keyedSourceMemo, main1d, offsetFn, padShape, storageBindings, uniformBlock } from '../wgsl/prelude.js'
+import { MAX_RANK, collapseWalk, f32Bits, grid1d, keyedSourceMemo, main1d, offsetFn, padShape, padStrides, storageBindings, uniformBlock } from '../wgsl/prelude.js'
 
-const pad8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
 const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
 
 const checkRank = (op: string, shape: Shape): void => {
@@ -36,7 +35,7 @@ const dispatchCopy = (ctx: GpuContext, op: string, x: GpuArray, o: GpuArray, n: 
   const rank = walk.shape.length
   ctx.dispatch({
     name: op, code: copySources(`${x.dtype}${rank}${scatter}`, () => copySource(x.dtype, rank, scatter)), inputs: [x], outputs: [o],
-    uniforms: [n, rank, base, ...padShape(walk.shape), ...pad8(walk.strides[0]!)], workgroups: grid1d(ctx, n),
+    uniforms: [n, rank, base, ...padShape(walk.shape), ...padStrides(walk.strides[0]!)], workgroups: grid1d(ctx, n),
   })
 }
 

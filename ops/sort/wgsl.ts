@@ -219,7 +219,7 @@ const sortRows = (ctx: GpuContext, rows: GpuArray, count: number, n: number, des
  * pairs (k rounded up to a power of two) are kept; then tiles of tile/run of those sorted runs are merged
  * and cut again, until one tile per row is left, whose first k pairs are the answer. Each round shrinks
  * the rows by tile/run (4 for k = 1000 in 4096-pair tiles), so the work is about one tile sort of the
- * input: for an RPN level of 200k anchors, 4 dispatches instead of a full sort's 30.
+ * input: for an RPN level of 200k anchors, 4 dispatches instead of a full sort's 28.
  */
 const topRuns = (
   ctx: GpuContext, rows: GpuArray, count: number, n: number, mask: number, k: number, run: number, tile: number, out: [GpuArray, GpuArray],

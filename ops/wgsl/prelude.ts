@@ -97,10 +97,13 @@ export const broadcastStridesPadded = (shape: Shape, outShape: Shape): number[] 
   const own = stridesOf(shape)
   const offset = outShape.length - shape.length
   const strides = outShape.map((d, i) => (i < offset || shape[i - offset] === 1 ? 0 : own[i - offset]!))
-  return [...strides, ...new Array(MAX_RANK - strides.length).fill(0)]
+  return padStrides(strides)
 }
 
 export const padShape = (shape: Shape): number[] => [...shape, ...new Array(MAX_RANK - shape.length).fill(1)]
+
+/** Strides padded to MAX_RANK with zeros (the uniform layout of a walk's strides). */
+export const padStrides = (strides: readonly number[]): number[] => [...strides, ...new Array(MAX_RANK - strides.length).fill(0)]
 
 /**
  * The walk of a strided kernel with as few axes as possible: size-1 axes of `shape` dropped, and each
@@ -132,10 +135,8 @@ export const collapseWalk = (shape: Shape, strides: readonly (readonly number[])
  */
 export const broadcastWalk = (shapes: readonly Shape[], domain: Shape): { rank: number; words: number[] } => {
   const walk = collapseWalk(domain, shapes.map((s) => broadcastStridesPadded(s, domain)))
-  return { rank: walk.shape.length, words: [walk.shape.length, ...padShape(walk.shape), ...walk.strides.flatMap(padTo8)] }
+  return { rank: walk.shape.length, words: [walk.shape.length, ...padShape(walk.shape), ...walk.strides.flatMap(padStrides)] }
 }
-
-const padTo8 = (xs: readonly number[]): number[] => [...xs, ...new Array(MAX_RANK - xs.length).fill(0)]
 
 /**
  * WGSL `fn name(i: u32) -> u32` mapping an output linear index to an operand's element offset, with the
